@@ -1,0 +1,22 @@
+/* What every HTTP callback shares: the configuration, the database pool and
+ * the routes. Read-only once serving starts, except the counters. */
+#ifndef DUBAN_APP_H
+#define DUBAN_APP_H
+
+#include <stdatomic.h>
+
+#include "api/config.h"
+
+struct db;
+struct router;
+
+struct app {
+    struct config cfg;
+    struct db *db;
+    struct router *router;
+    atomic_int in_flight;          /* requests being handled now */
+    atomic_long requests_total;
+    atomic_long responses_5xx;
+};
+
+#endif

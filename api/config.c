@@ -1,0 +1,133 @@
+#include "api/config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/log.h"
+
+/* The one table of settings: name, default, meaning, and where it goes. */
+enum kind { TEXT, INTEGER, BOOLEAN, LISTEN, LEVEL };
+
+struct setting {
+    const char *name;
+    const char *fallback;
+    const char *meaning;
+    enum kind kind;
+    long min, max;       /* bounds for INTEGER */
+    size_t offset;       /* into struct config */
+    size_t size;         /* of the field, for TEXT */
+};
+
+#define FIELD(f) offsetof(struct config, f), sizeof(((struct config *)0)->f)
+
+static const struct setting settings[] = {
+    {"DUBAN_DATABASE_URL", "postgresql:///duban", "libpq connection URI or string", TEXT, 0, 0, FIELD(database_url)},
+    {"DUBAN_LISTEN", "0.0.0.0:8080", "address and port to serve on (host:port)", LISTEN, 0, 0, FIELD(listen_host)},
+    {"DUBAN_DB_POOL_SIZE", "8", "database connections at most", INTEGER, 1, 256, FIELD(db_pool_size)},
+    {"DUBAN_MAX_BODY_BYTES", "1048576", "largest request body accepted", INTEGER, 1024, 64L << 20, FIELD(max_body_bytes)},
+    {"DUBAN_LOG_LEVEL", "info", "error, warn, info or debug", LEVEL, 0, 0, FIELD(log_level)},
+    {"DUBAN_STATEMENT_TIMEOUT_MS", "2000", "longest a database statement may run", INTEGER, 100, 600000, FIELD(statement_timeout_ms)},
+    {"DUBAN_AUTO_MIGRATE", "1", "apply pending migrations when serving starts (0 or 1)", BOOLEAN, 0, 1, FIELD(auto_migrate)},
+    {"DUBAN_NEAR_DUE_DAYS", "30", "days before due_on when a task is near_due", INTEGER, 0, 3650, FIELD(near_due_days)},
+    {"DUBAN_REQUIRE_IF_MATCH", "0", "refuse PUT, PATCH and DELETE without If-Match (0 or 1)", BOOLEAN, 0, 1, FIELD(require_if_match)},
+    {"DUBAN_IDLE_TIMEOUT_S", "30", "seconds before an idle client connection is closed", INTEGER, 1, 3600, FIELD(idle_timeout_s)},
+    {"DUBAN_MAX_CONNECTIONS", "4000", "client connections at most", INTEGER, 16, 60000, FIELD(max_connections)},
+    {"DUBAN_THREADS", "4", "HTTP worker threads", INTEGER, 1, 64, FIELD(threads)},
+};
+
+/* Parses a whole decimal integer within [min, max]; 0 on success. */
+static int parse_integer(const char *text, long min, long max, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (errno || end == text || *end || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* Splits "host:port" (the host may be empty, or [v6] bracketed). */
+static int parse_listen(const char *text, struct config *cfg)
+{
+    const char *colon = strrchr(text, ':');
+    long port;
+    if (!colon || parse_integer(colon + 1, 1, 65535, &port) != 0)
+        return -1;
+    size_t host_len = (size_t)(colon - text);
+    if (host_len >= sizeof cfg->listen_host)
+        return -1;
+    memcpy(cfg->listen_host, text, host_len);
+    cfg->listen_host[host_len] = '\0';
+    cfg->listen_port = (unsigned short)port;
+    return 0;
+}
+
+/* Stores one setting's text into cfg; 0 on success, -1 when invalid. */
+static int apply(const struct setting *s, const char *text, struct config *cfg)
+{
+    char *field = (char *)cfg + s->offset;
+    long v;
+    switch (s->kind) {
+    case TEXT:
+        if (!*text || strlen(text) >= s->size)
+            return -1;
+        strcpy(field, text);
+        return 0;
+    case LISTEN:
+        return parse_listen(text, cfg);
+    case LEVEL:
+        v = log_level_parse(text);
+        break;
+    case BOOLEAN:
+    case INTEGER:
+        if (parse_integer(text, s->min, s->max, &v) != 0)
+            return -1;
+        break;
+    }
+    if (v < 0)
+        return -1;
+    if (s->size == sizeof(size_t))
+        *(size_t *)field = (size_t)v;
+    else
+        *(int *)field = (int)v;
+    return 0;
+}
+
+static void describe_bounds(const struct setting *s, char *buf, size_t len)
+{
+    if (s->kind == INTEGER)
+        snprintf(buf, len, " (an integer from %ld to %ld)", s->min, s->max);
+    else if (s->kind == BOOLEAN)
+        snprintf(buf, len, " (0 or 1)");
+    else
+        buf[0] = '\0';
+}
+
+int config_load(struct config *cfg, FILE *err)
+{
+    memset(cfg, 0, sizeof *cfg);
+    int problems = 0;
+    for (size_t i = 0; i < sizeof settings / sizeof *settings; i++) {
+        const struct setting *s = &settings[i];
+        const char *text = getenv(s->name);
+        if (text && apply(s, text, cfg) == 0)
+            continue;
+        if (text) {
+            char bounds[80];
+            describe_bounds(s, bounds, sizeof bounds);
+            fprintf(err, "duban: %s=\"%.80s\" is not valid: expected %s%s\n", s->name, text, s->meaning, bounds);
+            problems++;
+        }
+        apply(s, s->fallback, cfg);
+    }
+    return problems;
+}
+
+void config_describe(FILE *out)
+{
+    for (size_t i = 0; i < sizeof settings / sizeof *settings; i++)
+        fprintf(out, "  %-28s %s (default %s)\n", settings[i].name, settings[i].meaning, settings[i].fallback);
+}

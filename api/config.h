@@ -1,0 +1,32 @@
+/* duban's configuration: read from DUBAN_* environment variables only, with
+ * every default in config.c, every value validated before anything starts. */
+#ifndef DUBAN_CONFIG_H
+#define DUBAN_CONFIG_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+struct config {
+    char database_url[1024];
+    char listen_host[256];
+    unsigned short listen_port;
+    int db_pool_size;
+    size_t max_body_bytes;
+    int log_level;
+    int statement_timeout_ms;
+    int auto_migrate;
+    int near_due_days;
+    int require_if_match;
+    int idle_timeout_s;
+    int max_connections;
+    int threads;
+};
+
+/* Fills cfg from the environment. Writes one line per bad variable to err,
+ * naming it, and returns the number of problems (0 when cfg is usable). */
+int config_load(struct config *cfg, FILE *err);
+
+/* Prints every variable with its default and meaning (for --help). */
+void config_describe(FILE *out);
+
+#endif

@@ -1,0 +1,138 @@
+#include "api/exchange.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "api/app.h"
+#include "api/problem.h"
+#include "model/log.h"
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+struct exchange *exchange_of(const struct _u_response *res) { return res->shared_data; }
+
+/* Writes the access-log line and releases the exchange; ulfius calls it
+ * once the response has been handed over. Never logs bodies or tokens. */
+static void exchange_end(void *p)
+{
+    struct exchange *ex = p;
+    atomic_fetch_sub(&ex->app->in_flight, 1);
+    if (ex->status >= 500)
+        atomic_fetch_add(&ex->app->responses_5xx, 1);
+    log_msg(LOG_INFO, "access method=%s path=%s status=%d duration_ms=%.3f request_id=%s", ex->method,
+            ex->path, ex->status, (double)(now_ns() - ex->started_ns) / 1e6, ex->request_id);
+    free(ex);
+}
+
+/* A client's X-Request-Id is kept when it is 1-64 characters of
+ * [A-Za-z0-9._-]; anything else is replaced by a fresh random id. */
+static void choose_request_id(const struct _u_request *req, char out[65])
+{
+    const char *given = u_map_get_case(req->map_header, "X-Request-Id");
+    size_t len = given ? strlen(given) : 0;
+    int ok = len > 0 && len <= 64;
+    for (size_t i = 0; ok && i < len; i++)
+        ok = isalnum((unsigned char)given[i]) || strchr("._-", given[i]);
+    if (ok) {
+        memcpy(out, given, len + 1);
+        return;
+    }
+    unsigned char bytes[16];
+    if (getrandom(bytes, sizeof bytes, 0) != (ssize_t)sizeof bytes)
+        memset(bytes, 0, sizeof bytes);
+    for (size_t i = 0; i < sizeof bytes; i++)
+        sprintf(out + 2 * i, "%02x", bytes[i]);
+}
+
+/* Copies text into a fixed buffer, replacing control characters so that a
+ * logged path cannot forge log lines. */
+static void copy_printable(char *dst, size_t size, const char *src)
+{
+    size_t i = 0;
+    for (; src && src[i] && i + 1 < size; i++)
+        dst[i] = (unsigned char)src[i] < 0x20 || src[i] == 0x7f ? '?' : src[i];
+    dst[i] = '\0';
+}
+
+static int body_too_large(const struct _u_request *req, size_t limit)
+{
+    const char *length = u_map_get_case(req->map_header, "Content-Length");
+    if (length) {
+        char *end;
+        unsigned long long n = strtoull(length, &end, 10);
+        if (end != length && !*end && n > limit)
+            return 1;
+    }
+    return req->binary_body_length > limit;
+}
+
+int cb_exchange_begin(const struct _u_request *req, struct _u_response *res, void *user_data)
+{
+    struct app *app = user_data;
+    struct exchange *ex = calloc(1, sizeof *ex);
+    if (!ex)
+        return U_CALLBACK_ERROR;
+    ex->app = app;
+    ex->started_ns = now_ns();
+    ex->status = 200;
+    copy_printable(ex->method, sizeof ex->method, req->http_verb);
+    copy_printable(ex->path, sizeof ex->path, req->url_path);
+    choose_request_id(req, ex->request_id);
+    atomic_fetch_add(&app->in_flight, 1);
+    atomic_fetch_add(&app->requests_total, 1);
+    ulfius_set_response_shared_data(res, ex, exchange_end);
+
+    ulfius_add_header_to_response(res, "X-Request-Id", ex->request_id);
+    ulfius_add_header_to_response(res, "X-Content-Type-Options", "nosniff");
+    ulfius_add_header_to_response(res, "Cache-Control", "no-store");
+    if (body_too_large(req, app->cfg.max_body_bytes)) {
+        char detail[96];
+        snprintf(detail, sizeof detail, "the request body exceeds %zu bytes", app->cfg.max_body_bytes);
+        return reply_problem(req, res, 413, detail, NULL);
+    }
+    return U_CALLBACK_CONTINUE;
+}
+
+static void note_status(struct _u_response *res, int status)
+{
+    struct exchange *ex = exchange_of(res);
+    if (ex)
+        ex->status = status;
+}
+
+int reply_json_as(struct _u_response *res, int status, const json_t *body, const char *content_type)
+{
+    char *text = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(15));
+    int rc = reply_text(res, status, text ? text : "{}", text ? strlen(text) : 2, content_type);
+    free(text);
+    return rc;
+}
+
+int reply_json(struct _u_response *res, int status, const json_t *body)
+{
+    return reply_json_as(res, status, body, "application/json");
+}
+
+int reply_text(struct _u_response *res, int status, const char *body, size_t len, const char *content_type)
+{
+    note_status(res, status);
+    ulfius_set_binary_body_response(res, (unsigned int)status, body, len);
+    ulfius_add_header_to_response(res, "Content-Type", content_type);
+    return U_CALLBACK_COMPLETE;
+}
+
+int reply_empty(struct _u_response *res, int status)
+{
+    note_status(res, status);
+    ulfius_set_empty_body_response(res, (unsigned int)status);
+    return U_CALLBACK_COMPLETE;
+}

@@ -1,0 +1,37 @@
+/* One request and its answer: the state kept from the first middleware to
+ * the access-log line, and the helpers every callback answers through (so
+ * the log knows the status). */
+#ifndef DUBAN_EXCHANGE_H
+#define DUBAN_EXCHANGE_H
+
+#include <jansson.h>
+#include <stdint.h>
+#include <ulfius.h>
+
+struct app;
+
+struct exchange {
+    struct app *app;
+    char request_id[65];
+    char method[16];
+    char path[256];
+    int64_t started_ns;
+    int status;
+};
+
+/* The exchange of this response, set by cb_exchange_begin. */
+struct exchange *exchange_of(const struct _u_response *res);
+
+/* Middleware, first of all: opens the exchange (request id, timing),
+ * refuses bodies over the limit (413) and sets the common headers. */
+int cb_exchange_begin(const struct _u_request *req, struct _u_response *res, void *app);
+
+/* Answers with a JSON object or array (the reference stays the caller's). */
+int reply_json(struct _u_response *res, int status, const json_t *body);
+int reply_json_as(struct _u_response *res, int status, const json_t *body, const char *content_type);
+/* Answers with a body of the given type (copied). */
+int reply_text(struct _u_response *res, int status, const char *body, size_t len, const char *content_type);
+/* Answers with no body (204, 304). */
+int reply_empty(struct _u_response *res, int status);
+
+#endif

@@ -1,0 +1,67 @@
+/* Operations endpoints, open to all: liveness, readiness and metrics. */
+#include <stdio.h>
+
+#include "api/app.h"
+#include "api/exchange.h"
+#include "api/problem.h"
+#include "api/router.h"
+#include "api/routes.h"
+#include "model/call.h"
+#include "model/db.h"
+#include "model/migrate.h"
+
+static int cb_healthz(const struct _u_request *req, struct _u_response *res, void *app)
+{
+    (void)req;
+    (void)app;
+    static const char body[] = "{\"status\":\"ok\"}";
+    return reply_text(res, 200, body, sizeof body - 1, "application/json");
+}
+
+/* Ready when the database answers and every migration is applied. */
+static int cb_readyz(const struct _u_request *req, struct _u_response *res, void *user_data)
+{
+    struct app *app = user_data;
+    struct call c;
+    call_init(&c, app->db);
+    duban_status s = migrate_check_current(&c);
+    int rc;
+    if (s == DUBAN_OK) {
+        static const char body[] = "{\"status\":\"ready\"}";
+        rc = reply_text(res, 200, body, sizeof body - 1, "application/json");
+    } else {
+        char detail[300];
+        snprintf(detail, sizeof detail, "not ready: %s", c.detail);
+        rc = reply_problem(req, res, 503, detail, NULL);
+    }
+    call_clear(&c);
+    return rc;
+}
+
+/* Prometheus text exposition of the request counters. */
+static int cb_metrics(const struct _u_request *req, struct _u_response *res, void *user_data)
+{
+    (void)req;
+    struct app *app = user_data;
+    char body[512];
+    int len = snprintf(body, sizeof body,
+                       "# HELP duban_requests_total Requests received.\n"
+                       "# TYPE duban_requests_total counter\n"
+                       "duban_requests_total %ld\n"
+                       "# HELP duban_responses_5xx_total Responses with a 5xx status.\n"
+                       "# TYPE duban_responses_5xx_total counter\n"
+                       "duban_responses_5xx_total %ld\n"
+                       "# HELP duban_requests_in_flight Requests being handled.\n"
+                       "# TYPE duban_requests_in_flight gauge\n"
+                       "duban_requests_in_flight %d\n",
+                       atomic_load(&app->requests_total), atomic_load(&app->responses_5xx),
+                       atomic_load(&app->in_flight));
+    return reply_text(res, 200, body, (size_t)len, "text/plain; version=0.0.4; charset=utf-8");
+}
+
+void health_register(struct router *r)
+{
+    router_add(r, "GET", "/healthz", cb_healthz);
+    router_add(r, "GET", "/readyz", cb_readyz);
+    router_add(r, "GET", "/metrics", cb_metrics);
+}

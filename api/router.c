@@ -1,0 +1,114 @@
+#include "api/router.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/app.h"
+#include "api/problem.h"
+
+struct route {
+    char method[8];
+    char pattern[128];
+};
+
+struct router {
+    struct _u_instance *instance;
+    struct app *app;
+    struct route *routes;
+    size_t count, capacity;
+};
+
+struct router *router_new(struct _u_instance *instance, struct app *app)
+{
+    struct router *r = calloc(1, sizeof *r);
+    if (r) {
+        r->instance = instance;
+        r->app = app;
+    }
+    return r;
+}
+
+void router_free(struct router *r)
+{
+    if (r)
+        free(r->routes);
+    free(r);
+}
+
+static void remember(struct router *r, const char *method, const char *pattern)
+{
+    if (r->count == r->capacity) {
+        size_t capacity = r->capacity ? 2 * r->capacity : 64;
+        struct route *grown = realloc(r->routes, capacity * sizeof *grown);
+        if (!grown)
+            abort();
+        r->routes = grown;
+        r->capacity = capacity;
+    }
+    struct route *route = &r->routes[r->count++];
+    snprintf(route->method, sizeof route->method, "%s", method);
+    snprintf(route->pattern, sizeof route->pattern, "%s", pattern);
+}
+
+void router_add(struct router *r, const char *method, const char *pattern, route_fn fn)
+{
+    remember(r, method, pattern);
+    ulfius_add_endpoint_by_val(r->instance, method, NULL, pattern, PRIORITY_HANDLER, fn, r->app);
+    if (strcmp(method, "GET") == 0) {
+        remember(r, "HEAD", pattern);
+        ulfius_add_endpoint_by_val(r->instance, "HEAD", NULL, pattern, PRIORITY_HANDLER, fn, r->app);
+    }
+}
+
+/* 1 when path matches pattern segment by segment, a ":name" segment
+ * standing for any one non-empty segment. Empty segments are ignored, as
+ * ulfius does with "//" and a trailing "/". */
+static int path_matches(const char *pattern, const char *path)
+{
+    for (;;) {
+        while (*pattern == '/')
+            pattern++;
+        while (*path == '/')
+            path++;
+        if (!*pattern || !*path)
+            return !*pattern && !*path;
+        size_t pl = strcspn(pattern, "/"), sl = strcspn(path, "/");
+        if (!(pattern[0] == ':' || (pl == sl && memcmp(pattern, path, pl) == 0)))
+            return 0;
+        pattern += pl;
+        path += sl;
+    }
+}
+
+/* Last of all: runs only when no route answered. 405 with Allow when the
+ * path is served with other methods, else 404. */
+static int cb_unrouted(const struct _u_request *req, struct _u_response *res, void *user_data)
+{
+    struct app *app = user_data;
+    const struct router *r = app->router;
+    char allow[128] = "";
+    for (size_t i = 0; i < r->count; i++) {
+        if (!path_matches(r->routes[i].pattern, req->url_path))
+            continue;
+        size_t used = strlen(allow);
+        snprintf(allow + used, sizeof allow - used, "%s%s", used ? ", " : "", r->routes[i].method);
+    }
+    if (!allow[0])
+        return reply_problem(req, res, 404, "no resource at this path", NULL);
+    ulfius_add_header_to_response(res, "Allow", allow);
+    char detail[192];
+    snprintf(detail, sizeof detail, "this path answers %s", allow);
+    return reply_problem(req, res, 405, detail, NULL);
+}
+
+void router_finish(struct router *r)
+{
+    ulfius_add_endpoint_by_val(r->instance, "*", NULL, "*", PRIORITY_UNROUTED, cb_unrouted, r->app);
+}
+
+void router_list(const struct router *r, FILE *out)
+{
+    for (size_t i = 0; i < r->count; i++)
+        if (strcmp(r->routes[i].method, "HEAD") != 0)
+            fprintf(out, "%s %s\n", r->routes[i].method, r->routes[i].pattern);
+}

@@ -1,0 +1,34 @@
+/* The routes duban serves. Each resource file registers its own through
+ * router_add; the router hands them to ulfius and remembers them, so that a
+ * request matching no route gets a 404 problem and a known path with the
+ * wrong method a 405 with Allow, and so that `duban routes` can list them. */
+#ifndef DUBAN_ROUTER_H
+#define DUBAN_ROUTER_H
+
+#include <stdio.h>
+#include <ulfius.h>
+
+struct app;
+struct router;
+
+typedef int (*route_fn)(const struct _u_request *req, struct _u_response *res, void *app);
+
+/* Priorities, in the order ulfius runs matching callbacks. */
+enum route_priority { PRIORITY_EXCHANGE = 0, PRIORITY_GUARD = 1, PRIORITY_HANDLER = 10, PRIORITY_UNROUTED = 100 };
+
+/* The name every route uses for its path variable (see route patterns). */
+#define ROUTE_ID "_id"
+
+struct router *router_new(struct _u_instance *instance, struct app *app);
+void router_free(struct router *r);
+
+/* Serves method on pattern ("/api/v1/tasks/:_id"). A GET route answers HEAD too. */
+void router_add(struct router *r, const char *method, const char *pattern, route_fn fn);
+
+/* Registers the last-resort callback answering 404 or 405. Call after every route. */
+void router_finish(struct router *r);
+
+/* Writes "METHOD pattern" for every route, one per line. */
+void router_list(const struct router *r, FILE *out);
+
+#endif

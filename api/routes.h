@@ -1,0 +1,9 @@
+/* Every resource file's registration function, called once at start-up. */
+#ifndef DUBAN_ROUTES_H
+#define DUBAN_ROUTES_H
+
+struct router;
+
+void health_register(struct router *r);
+
+#endif

@@ -1,0 +1,21 @@
+/* The HTTP server: libmicrohttpd through ulfius, one thread per connection
+ * with poll() (no 1,024-descriptor ceiling), a connection cap and an idle
+ * timeout; stopped by draining the requests in flight first. */
+#ifndef DUBAN_SERVER_H
+#define DUBAN_SERVER_H
+
+#include <ulfius.h>
+
+struct app;
+
+/* Initialises the instance and registers every route. 0 on success. */
+int server_init(struct _u_instance *instance, struct app *app);
+
+/* Binds cfg.listen and starts serving. 0 on success. */
+int server_start(struct _u_instance *instance, struct app *app);
+
+/* Stops accepting, lets requests in flight finish (at most drain_ms), then
+ * closes everything and releases the instance. */
+void server_stop(struct _u_instance *instance, struct app *app, int drain_ms);
+
+#endif

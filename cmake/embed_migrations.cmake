@@ -1,0 +1,17 @@
+# Writes OUT, a C file defining duban_migrations[]: the name and text of every
+# migration in FILES, in order. Invoked by the build, never by hand.
+set(body "/* Generated from migrations/ by cmake/embed_migrations.cmake. */\n")
+string(APPEND body "#include \"model/migrate.h\"\n\n")
+set(table "const struct migration duban_migrations[] = {\n")
+set(index 0)
+foreach(file ${FILES})
+  get_filename_component(name ${file} NAME)
+  file(READ ${file} hex HEX)
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${hex}")
+  string(APPEND body "static const char sql_${index}[] = {${bytes}0x00};\n")
+  string(APPEND table "    {\"${name}\", sql_${index}},\n")
+  math(EXPR index "${index} + 1")
+endforeach()
+string(APPEND table "};\nconst size_t duban_migration_count = ${index};\n")
+file(WRITE ${OUT}.tmp "${body}\n${table}")
+file(COPY_FILE ${OUT}.tmp ${OUT} ONLY_IF_DIFFERENT)

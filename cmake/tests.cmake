@@ -1,0 +1,33 @@
+# Unit tests of pure code (Check) and end-to-end tests of the real server
+# against a real PostgreSQL, which the "database" fixture starts once per run.
+
+if(CHECK_FOUND)
+  file(GLOB UNIT_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/unit/test_*.c)
+  foreach(src ${UNIT_TESTS})
+    get_filename_component(name ${src} NAME_WE)
+    add_executable(${name} ${src})
+    target_link_libraries(${name} PRIVATE duban_core PkgConfig::CHECK)
+    add_test(NAME unit.${name} COMMAND ${name} ${CMAKE_SOURCE_DIR}/seed/plan-2018.txt)
+  endforeach()
+else()
+  message(WARNING "Check not found: unit tests are not built")
+endif()
+
+find_program(PYTHON3 python3)
+set(TEST_CLUSTER ${CMAKE_BINARY_DIR}/test-cluster)
+add_test(NAME database.start
+         COMMAND ${CMAKE_SOURCE_DIR}/scripts/pg start ${TEST_CLUSTER} --ephemeral)
+add_test(NAME database.stop
+         COMMAND ${CMAKE_SOURCE_DIR}/scripts/pg stop ${TEST_CLUSTER})
+set_tests_properties(database.start PROPERTIES FIXTURES_SETUP database)
+set_tests_properties(database.stop PROPERTIES FIXTURES_CLEANUP database)
+
+file(GLOB E2E_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/e2e/test_*.py)
+foreach(src ${E2E_TESTS})
+  get_filename_component(name ${src} NAME_WE)
+  add_test(NAME e2e.${name} COMMAND ${PYTHON3} ${src})
+  set_tests_properties(e2e.${name} PROPERTIES
+    FIXTURES_REQUIRED database
+    TIMEOUT 600
+    ENVIRONMENT "DUBAN_BIN=$<TARGET_FILE:duban>;DUBAN_TEST_CLUSTER=${TEST_CLUSTER};DUBAN_SOURCE_DIR=${CMAKE_SOURCE_DIR}")
+endforeach()

@@ -1,0 +1,43 @@
+/* A call: the context of one model operation. It says who is acting (for
+ * the audit journal) and collects why the operation failed: a sentence in
+ * `detail` and, for validation, every bad field in `errors`. */
+#ifndef DUBAN_CALL_H
+#define DUBAN_CALL_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "model/status.h"
+
+struct db;
+
+struct call {
+    struct db *db;
+    int64_t token_id;        /* 0 when acting from the command line */
+    const char *token_name;  /* borrowed; NULL from the command line */
+    const char *request_id;  /* borrowed; may be NULL */
+    char detail[256];        /* why it failed, safe to show a client */
+    char sqlstate[6];        /* of the last database error, "" if none */
+    char constraint[64];     /* constraint named by that error, "" if none */
+    int deadline_ms;         /* per-statement deadline; 0 for the pool's default */
+    int connection_lost;     /* set by the db layer: the connection is unusable */
+    json_t *errors;          /* [{field, message}] or NULL; owned */
+};
+
+/* Starts a call on db with no actor. Release it with call_clear. */
+void call_init(struct call *c, struct db *db);
+void call_clear(struct call *c);
+
+/* Records a sentence explaining a failure and returns status, so that a
+ * model function can `return call_fail(c, DUBAN_CONFLICT, "...")`. */
+duban_status call_fail(struct call *c, duban_status status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Adds one {field, message} to the list of validation errors. */
+void call_field_error(struct call *c, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* DUBAN_INVALID (or `status`) when errors were collected, else DUBAN_OK. */
+duban_status call_errors_status(struct call *c, duban_status status);
+
+#endif

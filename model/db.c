@@ -1,0 +1,356 @@
+#include "model/db.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "model/log.h"
+
+enum { WRITE_ATTEMPTS = 3 };
+
+struct slot {
+    PGconn *conn;
+    int busy;
+};
+
+struct db {
+    char *url;
+    char options[128];
+    int size;
+    int timeout_ms;
+    pthread_mutex_t lock;
+    pthread_cond_t freed;
+    struct slot *slots;
+};
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+struct db *db_open(const struct db_config *config)
+{
+    struct db *db = calloc(1, sizeof *db);
+    if (!db)
+        return NULL;
+    db->url = strdup(config->url);
+    db->size = config->pool_size;
+    db->timeout_ms = config->statement_timeout_ms;
+    db->slots = calloc((size_t)db->size, sizeof *db->slots);
+    snprintf(db->options, sizeof db->options,
+             "-c statement_timeout=%d -c lock_timeout=%d -c idle_in_transaction_session_timeout=%d",
+             db->timeout_ms, db->timeout_ms, 4 * db->timeout_ms);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&db->freed, &attr);
+    pthread_condattr_destroy(&attr);
+    pthread_mutex_init(&db->lock, NULL);
+    if (!db->url || !db->slots) {
+        db_close(db);
+        return NULL;
+    }
+    return db;
+}
+
+void db_close(struct db *db)
+{
+    if (!db)
+        return;
+    for (int i = 0; db->slots && i < db->size; i++)
+        if (db->slots[i].conn)
+            PQfinish(db->slots[i].conn);
+    pthread_cond_destroy(&db->freed);
+    pthread_mutex_destroy(&db->lock);
+    free(db->slots);
+    free(db->url);
+    free(db);
+}
+
+int db_deadline_ms(const struct db *db) { return db->timeout_ms + 250; }
+
+/* Waits until the connection's socket is ready for `events` or the deadline
+ * passes. Returns 1 when ready, 0 on timeout or error. */
+static int wait_socket(PGconn *conn, short events, int64_t deadline)
+{
+    struct pollfd pfd = {.fd = PQsocket(conn), .events = events};
+    if (pfd.fd < 0)
+        return 0;
+    for (;;) {
+        int64_t left = deadline - now_ms();
+        if (left <= 0)
+            return 0;
+        int n = poll(&pfd, 1, (int)left);
+        if (n > 0)
+            return 1;
+        if (n < 0 && errno != EINTR)
+            return 0;
+    }
+}
+
+/* Server notices (such as "already exists, skipping") go to the debug log. */
+static void log_notice(void *arg, const char *message)
+{
+    (void)arg;
+    log_msg(LOG_DEBUG, "database notice: %.*s", (int)strcspn(message, "\n"), message);
+}
+
+/* Opens a connection within the deadline, whatever state the server is in
+ * (refusing, hung, restarting). NULL when it could not. */
+static PGconn *connect_before(struct db *db, int64_t deadline)
+{
+    const char *keys[] = {"dbname", "options", "application_name", "client_encoding", NULL};
+    const char *values[] = {db->url, db->options, "duban", "UTF8", NULL};
+    PGconn *conn = PQconnectStartParams(keys, values, 1);
+    if (!conn)
+        return NULL;
+    PostgresPollingStatusType poll_status = PGRES_POLLING_WRITING;
+    while (PQstatus(conn) != CONNECTION_BAD) {
+        if (poll_status == PGRES_POLLING_OK) {
+            PQsetNoticeProcessor(conn, log_notice, NULL);
+            return conn;
+        }
+        if (poll_status == PGRES_POLLING_FAILED)
+            break;
+        short events = poll_status == PGRES_POLLING_READING ? POLLIN : POLLOUT;
+        if (!wait_socket(conn, events, deadline))
+            break;
+        poll_status = PQconnectPoll(conn);
+    }
+    log_msg(LOG_WARN, "database connection failed: %s", PQerrorMessage(conn));
+    PQfinish(conn);
+    return NULL;
+}
+
+/* Takes a free slot with an open connection, waiting at most the deadline
+ * for one to be released. */
+static duban_status acquire(struct call *c, struct slot **out)
+{
+    struct db *db = c->db;
+    int64_t deadline = now_ms() + db_deadline_ms(db);
+    struct slot *slot = NULL;
+    pthread_mutex_lock(&db->lock);
+    while (!slot) {
+        for (int i = 0; i < db->size && !slot; i++)
+            if (!db->slots[i].busy)
+                slot = &db->slots[i];
+        if (slot)
+            break;
+        struct timespec until = {.tv_sec = deadline / 1000, .tv_nsec = (deadline % 1000) * 1000000};
+        if (pthread_cond_timedwait(&db->freed, &db->lock, &until) == ETIMEDOUT)
+            break;
+    }
+    if (slot)
+        slot->busy = 1;
+    pthread_mutex_unlock(&db->lock);
+    if (!slot)
+        return call_fail(c, DUBAN_UNAVAILABLE, "every database connection is busy");
+
+    if (slot->conn && PQstatus(slot->conn) != CONNECTION_OK) {
+        PQfinish(slot->conn);
+        slot->conn = NULL;
+    }
+    if (!slot->conn)
+        slot->conn = connect_before(db, deadline);
+    if (!slot->conn) {
+        pthread_mutex_lock(&db->lock);
+        slot->busy = 0;
+        pthread_cond_signal(&db->freed);
+        pthread_mutex_unlock(&db->lock);
+        return call_fail(c, DUBAN_UNAVAILABLE, "the database is unreachable");
+    }
+    c->connection_lost = 0;
+    *out = slot;
+    return DUBAN_OK;
+}
+
+/* Gives a slot back. A connection that was lost, or is still inside a
+ * transaction after its work, is closed rather than handed to the next user. */
+static void release(struct call *c, struct slot *slot)
+{
+    struct db *db = c->db;
+    if (slot->conn && (c->connection_lost || PQtransactionStatus(slot->conn) != PQTRANS_IDLE)) {
+        PQfinish(slot->conn);
+        slot->conn = NULL;
+    }
+    pthread_mutex_lock(&db->lock);
+    slot->busy = 0;
+    pthread_cond_signal(&db->freed);
+    pthread_mutex_unlock(&db->lock);
+}
+
+static int sqlstate_is(const struct call *c, const char *state) { return strcmp(c->sqlstate, state) == 0; }
+
+static int retryable(const struct call *c) { return sqlstate_is(c, "40001") || sqlstate_is(c, "40P01"); }
+
+/* Maps a failed result (or none at all) to a status; the one place where
+ * SQLSTATEs become statuses. Records the SQLSTATE and constraint in c. */
+static duban_status failure_status(struct call *c, PGconn *conn, const PGresult *res)
+{
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    const char *constraint = res ? PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME) : NULL;
+    snprintf(c->sqlstate, sizeof c->sqlstate, "%s", state ? state : "");
+    snprintf(c->constraint, sizeof c->constraint, "%s", constraint ? constraint : "");
+
+    if (!state || PQstatus(conn) == CONNECTION_BAD || strncmp(state, "08", 2) == 0 ||
+        strncmp(state, "57P", 3) == 0) {
+        c->connection_lost = 1;
+        return call_fail(c, DUBAN_UNAVAILABLE, "the database connection was lost");
+    }
+    if (sqlstate_is(c, "23505"))
+        return call_fail(c, DUBAN_CONFLICT, "a unique value is already taken (%s)", c->constraint);
+    if (strncmp(state, "23", 2) == 0 || strncmp(state, "22", 2) == 0)
+        return call_fail(c, DUBAN_INVALID, "a value breaks a rule of the data (%s)",
+                         c->constraint[0] ? c->constraint : state);
+    if (retryable(c))
+        return call_fail(c, DUBAN_UNAVAILABLE, "the database could not serialise this change");
+    if (sqlstate_is(c, "57014") || sqlstate_is(c, "55P03"))
+        return call_fail(c, DUBAN_UNAVAILABLE, "the database did not answer in time");
+    log_msg(LOG_ERROR, "database error %s: %s", state, PQresultErrorMessage(res));
+    return call_fail(c, DUBAN_ERROR, "unexpected database error");
+}
+
+/* Collects every result of the query in flight within the deadline. The
+ * first failed result wins, else the last one. */
+static duban_status collect(struct call *c, PGconn *conn, PGresult **res)
+{
+    int64_t deadline = now_ms() + (c->deadline_ms > 0 ? c->deadline_ms : db_deadline_ms(c->db));
+    PGresult *kept = NULL;
+    for (;;) {
+        while (PQisBusy(conn)) {
+            if (!wait_socket(conn, POLLIN, deadline) || !PQconsumeInput(conn)) {
+                PQclear(kept);
+                c->connection_lost = 1;
+                snprintf(c->sqlstate, sizeof c->sqlstate, "%s", "");
+                return call_fail(c, DUBAN_UNAVAILABLE, "the database did not answer in time");
+            }
+        }
+        PGresult *r = PQgetResult(conn);
+        if (!r)
+            break;
+        if (kept && PQresultStatus(kept) == PGRES_FATAL_ERROR) {
+            PQclear(r);
+            continue;
+        }
+        PQclear(kept);
+        kept = r;
+    }
+    if (!kept || PQresultStatus(kept) == PGRES_FATAL_ERROR || PQresultStatus(kept) == PGRES_NONFATAL_ERROR) {
+        duban_status s = failure_status(c, conn, kept);
+        PQclear(kept);
+        return s;
+    }
+    c->sqlstate[0] = c->constraint[0] = '\0';
+    *res = kept;
+    return DUBAN_OK;
+}
+
+duban_status db_exec(struct call *c, PGconn *conn, PGresult **res,
+                     const char *sql, int nparams, const char *const *params)
+{
+    *res = NULL;
+    if (!PQsendQueryParams(conn, sql, nparams, NULL, params, NULL, NULL, 0))
+        return failure_status(c, conn, NULL);
+    return collect(c, conn, res);
+}
+
+duban_status db_run(struct call *c, PGconn *conn, const char *sql,
+                    int nparams, const char *const *params)
+{
+    PGresult *res;
+    duban_status s = db_exec(c, conn, &res, sql, nparams, params);
+    PQclear(res);
+    return s;
+}
+
+duban_status db_exec_script(struct call *c, PGconn *conn, const char *sql)
+{
+    PGresult *res = NULL;
+    if (!PQsendQuery(conn, sql))
+        return failure_status(c, conn, NULL);
+    duban_status s = collect(c, conn, &res);
+    PQclear(res);
+    return s;
+}
+
+duban_status db_read(struct call *c, db_work_fn work, void *arg)
+{
+    duban_status s = DUBAN_UNAVAILABLE;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        struct slot *slot;
+        s = acquire(c, &slot);
+        if (s != DUBAN_OK)
+            return s;
+        s = work(c, slot->conn, arg);
+        int lost = c->connection_lost;
+        release(c, slot);
+        if (!(s == DUBAN_UNAVAILABLE && lost))
+            break;
+        call_clear(c);
+    }
+    return s;
+}
+
+/* Opens a transaction and tells the audit triggers who is acting. */
+static duban_status begin(struct call *c, PGconn *conn)
+{
+    duban_status s = db_run(c, conn, "BEGIN", 0, NULL);
+    if (s != DUBAN_OK)
+        return s;
+    char token_id[24];
+    snprintf(token_id, sizeof token_id, "%lld", (long long)c->token_id);
+    const char *params[] = {token_id, c->token_name ? c->token_name : "", c->request_id ? c->request_id : ""};
+    return db_run(c, conn,
+                  "SELECT set_config('duban.token_id', $1, true), set_config('duban.token_name', $2, true), "
+                  "set_config('duban.request_id', $3, true)",
+                  3, params);
+}
+
+duban_status db_write(struct call *c, db_work_fn work, void *arg)
+{
+    struct slot *slot;
+    duban_status s = acquire(c, &slot);
+    if (s != DUBAN_OK)
+        return s;
+    for (int attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
+        s = begin(c, slot->conn);
+        if (s == DUBAN_OK)
+            s = work(c, slot->conn, arg);
+        if (s == DUBAN_OK)
+            s = db_run(c, slot->conn, "COMMIT", 0, NULL);
+        if (s == DUBAN_OK || c->connection_lost)
+            break;
+        int again = retryable(c);
+        struct call scratch;
+        call_init(&scratch, c->db);
+        if (db_run(&scratch, slot->conn, "ROLLBACK", 0, NULL) != DUBAN_OK)
+            c->connection_lost = 1;
+        if (!again || c->connection_lost)
+            break;
+        call_clear(c);
+        c->detail[0] = '\0';
+    }
+    release(c, slot);
+    return s;
+}
+
+static duban_status ping_work(struct call *c, PGconn *conn, void *arg)
+{
+    (void)arg;
+    return db_run(c, conn, "SELECT 1", 0, NULL);
+}
+
+int db_ping(struct db *db)
+{
+    struct call c;
+    call_init(&c, db);
+    duban_status s = db_read(&c, ping_work, NULL);
+    call_clear(&c);
+    return s == DUBAN_OK;
+}
