@@ -19,9 +19,9 @@ static int cb_healthz(const struct _u_request *req, struct _u_response *res, voi
 }
 
 /* Ready when the database answers and every migration is applied. */
-static int cb_readyz(const struct _u_request *req, struct _u_response *res, void *user_data)
+static int cb_readyz(const struct _u_request *req, struct _u_response *res, void *ctx)
 {
-    struct app *app = user_data;
+    struct app *app = ((struct route_ctx *)ctx)->app;
     struct call c;
     call_init(&c, app->db);
     duban_status s = migrate_check_current(&c);
@@ -39,10 +39,10 @@ static int cb_readyz(const struct _u_request *req, struct _u_response *res, void
 }
 
 /* Prometheus text exposition of the request counters. */
-static int cb_metrics(const struct _u_request *req, struct _u_response *res, void *user_data)
+static int cb_metrics(const struct _u_request *req, struct _u_response *res, void *ctx)
 {
     (void)req;
-    struct app *app = user_data;
+    struct app *app = ((struct route_ctx *)ctx)->app;
     char body[512];
     int len = snprintf(body, sizeof body,
                        "# HELP duban_requests_total Requests received.\n"
@@ -61,7 +61,7 @@ static int cb_metrics(const struct _u_request *req, struct _u_response *res, voi
 
 void health_register(struct router *r)
 {
-    router_add(r, "GET", "/healthz", cb_healthz);
-    router_add(r, "GET", "/readyz", cb_readyz);
-    router_add(r, "GET", "/metrics", cb_metrics);
+    router_add(r, "GET", "/healthz", cb_healthz, NULL);
+    router_add(r, "GET", "/readyz", cb_readyz, NULL);
+    router_add(r, "GET", "/metrics", cb_metrics, NULL);
 }

@@ -99,7 +99,8 @@ int main(int argc, char **argv)
     if (config_load(&app.cfg, stderr) != 0)
         return EXIT_USAGE;
     log_set_level(app.cfg.log_level);
-    struct db_config db_config = {app.cfg.database_url, app.cfg.db_pool_size, app.cfg.statement_timeout_ms};
+    struct db_config db_config = {app.cfg.database_url, app.cfg.db_pool_size, app.cfg.statement_timeout_ms,
+                                  app.cfg.near_due_days};
     app.db = db_open(&db_config);
     if (!app.db)
         return 1;

@@ -9,6 +9,7 @@
 struct route {
     char method[8];
     char pattern[128];
+    struct route_ctx *ctx;
 };
 
 struct router {
@@ -30,12 +31,14 @@ struct router *router_new(struct _u_instance *instance, struct app *app)
 
 void router_free(struct router *r)
 {
+    for (size_t i = 0; r && i < r->count; i++)
+        free(r->routes[i].ctx);
     if (r)
         free(r->routes);
     free(r);
 }
 
-static void remember(struct router *r, const char *method, const char *pattern)
+static struct route_ctx *remember(struct router *r, const char *method, const char *pattern, const void *target)
 {
     if (r->count == r->capacity) {
         size_t capacity = r->capacity ? 2 * r->capacity : 64;
@@ -48,15 +51,21 @@ static void remember(struct router *r, const char *method, const char *pattern)
     struct route *route = &r->routes[r->count++];
     snprintf(route->method, sizeof route->method, "%s", method);
     snprintf(route->pattern, sizeof route->pattern, "%s", pattern);
+    route->ctx = malloc(sizeof *route->ctx);
+    if (!route->ctx)
+        abort();
+    route->ctx->app = r->app;
+    route->ctx->target = target;
+    return route->ctx;
 }
 
-void router_add(struct router *r, const char *method, const char *pattern, route_fn fn)
+void router_add(struct router *r, const char *method, const char *pattern, route_fn fn, const void *target)
 {
-    remember(r, method, pattern);
-    ulfius_add_endpoint_by_val(r->instance, method, NULL, pattern, PRIORITY_HANDLER, fn, r->app);
+    struct route_ctx *ctx = remember(r, method, pattern, target);
+    ulfius_add_endpoint_by_val(r->instance, method, NULL, pattern, PRIORITY_HANDLER, fn, ctx);
     if (strcmp(method, "GET") == 0) {
-        remember(r, "HEAD", pattern);
-        ulfius_add_endpoint_by_val(r->instance, "HEAD", NULL, pattern, PRIORITY_HANDLER, fn, r->app);
+        ctx = remember(r, "HEAD", pattern, target);
+        ulfius_add_endpoint_by_val(r->instance, "HEAD", NULL, pattern, PRIORITY_HANDLER, fn, ctx);
     }
 }
 

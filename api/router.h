@@ -11,7 +11,13 @@
 struct app;
 struct router;
 
-typedef int (*route_fn)(const struct _u_request *req, struct _u_response *res, void *app);
+/* What a route's callback receives as user_data. */
+struct route_ctx {
+    struct app *app;
+    const void *target;   /* what the route serves, given at registration */
+};
+
+typedef int (*route_fn)(const struct _u_request *req, struct _u_response *res, void *route_ctx);
 
 /* Priorities, in the order ulfius runs matching callbacks. */
 enum route_priority { PRIORITY_EXCHANGE = 0, PRIORITY_GUARD = 1, PRIORITY_HANDLER = 10, PRIORITY_UNROUTED = 100 };
@@ -22,8 +28,9 @@ enum route_priority { PRIORITY_EXCHANGE = 0, PRIORITY_GUARD = 1, PRIORITY_HANDLE
 struct router *router_new(struct _u_instance *instance, struct app *app);
 void router_free(struct router *r);
 
-/* Serves method on pattern ("/api/v1/tasks/:_id"). A GET route answers HEAD too. */
-void router_add(struct router *r, const char *method, const char *pattern, route_fn fn);
+/* Serves method on pattern ("/api/v1/tasks/:_id") with fn, which gets a
+ * struct route_ctx holding target. A GET route answers HEAD too. */
+void router_add(struct router *r, const char *method, const char *pattern, route_fn fn, const void *target);
 
 /* Registers the last-resort callback answering 404 or 405. Call after every route. */
 void router_finish(struct router *r);

@@ -5,5 +5,6 @@
 struct router;
 
 void health_register(struct router *r);
+void resources_register(struct router *r);
 
 #endif

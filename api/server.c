@@ -27,6 +27,7 @@ int server_init(struct _u_instance *instance, struct app *app)
         return -1;
     ulfius_add_endpoint_by_val(instance, "*", NULL, "*", PRIORITY_EXCHANGE, cb_exchange_begin, app);
     health_register(app->router);
+    resources_register(app->router);
     router_finish(app->router);
     return 0;
 }

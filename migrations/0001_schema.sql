@@ -68,7 +68,7 @@ CREATE TABLE task (
     level      smallint NOT NULL CHECK (level BETWEEN 1 AND 4),
     outline    text CHECK (length(outline) <= 20),
     position   integer NOT NULL CHECK (position > 0),
-    path       integer[] NOT NULL,
+    path       integer[] NOT NULL DEFAULT '{}',
     title      text CHECK (length(title) <= 500),
     body       text CHECK (length(body) <= 20000),
     status     text NOT NULL DEFAULT 'not_started'
@@ -84,6 +84,20 @@ CREATE TABLE task (
     CONSTRAINT task_sibling_position UNIQUE NULLS NOT DISTINCT (plan_id, parent_id, position)
         DEFERRABLE INITIALLY DEFERRED
 );
+-- none, near_due (due within duban.near_due_days, a session setting) or
+-- overdue; done and cancelled tasks never warn.
+CREATE FUNCTION task_warning(status text, due_on date) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT CASE
+        WHEN due_on IS NULL OR status IN ('done', 'cancelled') THEN 'none'
+        WHEN due_on < current_date THEN 'overdue'
+        WHEN due_on <= current_date
+             + coalesce(nullif(current_setting('duban.near_due_days', true), ''), '30')::int THEN 'near_due'
+        ELSE 'none'
+    END
+$$;
+
 CREATE INDEX task_plan_path ON task (plan_id, path);
 CREATE INDEX task_path ON task (path, id);
 CREATE INDEX task_parent ON task (parent_id, position);

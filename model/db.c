@@ -19,7 +19,7 @@ struct slot {
 
 struct db {
     char *url;
-    char options[128];
+    char options[192];
     int size;
     int timeout_ms;
     pthread_mutex_t lock;
@@ -44,8 +44,9 @@ struct db *db_open(const struct db_config *config)
     db->timeout_ms = config->statement_timeout_ms;
     db->slots = calloc((size_t)db->size, sizeof *db->slots);
     snprintf(db->options, sizeof db->options,
-             "-c statement_timeout=%d -c lock_timeout=%d -c idle_in_transaction_session_timeout=%d",
-             db->timeout_ms, db->timeout_ms, 4 * db->timeout_ms);
+             "-c statement_timeout=%d -c lock_timeout=%d -c idle_in_transaction_session_timeout=%d "
+             "-c duban.near_due_days=%d",
+             db->timeout_ms, db->timeout_ms, 4 * db->timeout_ms, config->near_due_days);
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);

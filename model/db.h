@@ -15,6 +15,7 @@ struct db_config {
     const char *url;          /* libpq connection string or URI */
     int pool_size;            /* connections at most */
     int statement_timeout_ms; /* server-side statement_timeout and client deadline */
+    int near_due_days;        /* the session setting duban.near_due_days */
 };
 
 /* Creates the pool; connections are opened lazily. NULL on allocation failure. */

@@ -1,0 +1,282 @@
+#include "api/crud.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/app.h"
+#include "api/exchange.h"
+#include "api/problem.h"
+#include "api/request.h"
+#include "api/router.h"
+
+void call_for_request(struct call *c, const struct _u_response *res, struct app *app)
+{
+    call_init(c, app->db);
+    const struct exchange *ex = exchange_of(res);
+    if (ex)
+        c->request_id = ex->request_id;
+}
+
+static void set_etag(struct _u_response *res, const json_t *doc)
+{
+    char etag[32];
+    snprintf(etag, sizeof etag, "\"%lld\"", (long long)json_integer_value(json_object_get(doc, "version")));
+    ulfius_add_header_to_response(res, "ETag", etag);
+}
+
+int reply_document(struct _u_response *res, int status, const json_t *doc)
+{
+    set_etag(res, doc);
+    return reply_json(res, status, doc);
+}
+
+/* Answers with the outcome of a call: the document, or the problem. Takes
+ * the document's reference and clears the call. */
+static int finish_call(const struct _u_request *req, struct _u_response *res, struct call *c, duban_status s,
+                       json_t *doc, int status)
+{
+    int rc = s == DUBAN_OK ? reply_document(res, status, doc) : reply_failure(req, res, c, s);
+    json_decref(doc);
+    call_clear(c);
+    return rc;
+}
+
+/* Refuses (400) any query parameter of an item route but those allowed. */
+static int only_params_or_reply(const struct _u_request *req, struct _u_response *res, const char *allowed)
+{
+    struct param_list q;
+    if (query_or_reply(req, res, &q) != 0)
+        return -1;
+    for (size_t i = 0; i < q.count; i++) {
+        if (allowed && strcmp(q.items[i].name, allowed) == 0)
+            continue;
+        char detail[160];
+        snprintf(detail, sizeof detail, "unknown query parameter '%.60s'", q.items[i].name);
+        reply_problem(req, res, 400, detail, NULL);
+        return -1;
+    }
+    return 0;
+}
+
+/* Appends name=value to a query string, percent-encoding the value. */
+static void append_param(char *buf, size_t size, const char *name, const char *value)
+{
+    size_t len = strlen(buf);
+    len += (size_t)snprintf(buf + len, size > len ? size - len : 0, "%s%s=", len ? "&" : "", name);
+    for (const unsigned char *p = (const unsigned char *)value; *p && len + 4 < size; p++) {
+        if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || strchr("-._~,", *p))
+            buf[len++] = (char)*p;
+        else
+            len += (size_t)snprintf(buf + len, size - len, "%%%02X", *p);
+    }
+    buf[len < size ? len : size - 1] = '\0';
+}
+
+/* The URL of the same list at another offset. */
+static void page_url(char *buf, size_t size, const struct _u_request *req, const struct param_list *q, long offset)
+{
+    char query[2048] = "", number[24];
+    for (size_t i = 0; i < q->count; i++)
+        if (strcmp(q->items[i].name, "offset") != 0)
+            append_param(query, sizeof query, q->items[i].name, q->items[i].value ? q->items[i].value : "");
+    snprintf(number, sizeof number, "%ld", offset);
+    append_param(query, sizeof query, "offset", number);
+    snprintf(buf, size, "%s?%s", req->url_path, query);
+}
+
+/* Sets the Link header with rel="next" and rel="prev" where they exist. */
+static void set_links(struct _u_response *res, const struct _u_request *req, const struct param_list *q,
+                      const json_t *page)
+{
+    long total = (long)json_integer_value(json_object_get(page, "total"));
+    long limit = (long)json_integer_value(json_object_get(page, "limit"));
+    long offset = (long)json_integer_value(json_object_get(page, "offset"));
+    char link[5000] = "", url[2400];
+    if (offset + limit < total) {
+        page_url(url, sizeof url, req, q, offset + limit);
+        snprintf(link, sizeof link, "<%s>; rel=\"next\"", url);
+    }
+    if (offset > 0) {
+        page_url(url, sizeof url, req, q, offset > limit ? offset - limit : 0);
+        size_t len = strlen(link);
+        snprintf(link + len, sizeof link - len, "%s<%s>; rel=\"prev\"", len ? ", " : "", url);
+    }
+    if (link[0])
+        ulfius_add_header_to_response(res, "Link", link);
+}
+
+int cb_crud_list(const struct _u_request *req, struct _u_response *res, void *route_ctx)
+{
+    struct app *app = ((struct route_ctx *)route_ctx)->app;
+    const struct crud *t = ((struct route_ctx *)route_ctx)->target;
+    const struct list_spec *spec = t->list;
+    const struct parent_ref *parent = t->parent;
+    struct param_list q;
+    if (query_or_reply(req, res, &q) != 0)
+        return U_CALLBACK_COMPLETE;
+    struct list_scope scope;
+    if (parent) {
+        if (path_id_or_reply(req, res, &scope.id) != 0)
+            return U_CALLBACK_COMPLETE;
+        scope.param = parent->param;
+        scope.table = parent->table;
+        scope.name = parent->name;
+    }
+    struct call c;
+    call_for_request(&c, res, app);
+    json_t *page = NULL;
+    duban_status s = list_run(&c, spec, &q, parent ? &scope : NULL, &page);
+    int rc;
+    if (s == DUBAN_OK) {
+        set_links(res, req, &q, page);
+        rc = reply_json(res, 200, page);
+    } else {
+        rc = reply_failure(req, res, &c, s);
+    }
+    json_decref(page);
+    call_clear(&c);
+    return rc;
+}
+
+int cb_crud_get(const struct _u_request *req, struct _u_response *res, void *route_ctx)
+{
+    struct app *app = ((struct route_ctx *)route_ctx)->app;
+    const struct resource *r = ((const struct crud *)((struct route_ctx *)route_ctx)->target)->resource;
+    int64_t id;
+    if (path_id_or_reply(req, res, &id) != 0 || only_params_or_reply(req, res, NULL) != 0)
+        return U_CALLBACK_COMPLETE;
+    struct call c;
+    call_for_request(&c, res, app);
+    json_t *doc = NULL;
+    duban_status s = resource_get(&c, r, id, &doc);
+    if (s == DUBAN_OK && if_none_match(req, json_integer_value(json_object_get(doc, "version")))) {
+        set_etag(res, doc);
+        json_decref(doc);
+        call_clear(&c);
+        return reply_empty(res, 304);
+    }
+    return finish_call(req, res, &c, s, doc, 200);
+}
+
+/* Puts the parent's id from the path into the body; a body naming another
+ * parent is refused. */
+static int adopt_parent_or_reply(const struct _u_request *req, struct _u_response *res,
+                                 const struct parent_ref *parent, json_t *body)
+{
+    int64_t id;
+    if (path_id_or_reply(req, res, &id) != 0)
+        return -1;
+    json_t *given = json_object_get(body, parent->param);
+    if (given && !(json_is_integer(given) && json_integer_value(given) == id)) {
+        char detail[160];
+        snprintf(detail, sizeof detail, "%s is given by the path; leave it out of the body", parent->param);
+        reply_problem(req, res, 422, detail, NULL);
+        return -1;
+    }
+    json_object_set_new(body, parent->param, json_integer(id));
+    return 0;
+}
+
+int cb_crud_create(const struct _u_request *req, struct _u_response *res, void *route_ctx)
+{
+    struct app *app = ((struct route_ctx *)route_ctx)->app;
+    const struct crud *t = ((struct route_ctx *)route_ctx)->target;
+    const struct resource *r = t->resource;
+    const char *location = t->items;
+    const struct parent_ref *parent = t->parent;
+    json_t *body;
+    if (only_params_or_reply(req, res, NULL) != 0 || json_body_or_reply(req, res, 0, &body) != 0)
+        return U_CALLBACK_COMPLETE;
+    if (parent && adopt_parent_or_reply(req, res, parent, body) != 0) {
+        json_decref(body);
+        return U_CALLBACK_COMPLETE;
+    }
+    const char *key = header(req, "Idempotency-Key");
+    if (key && (!*key || strlen(key) > 200)) {
+        json_decref(body);
+        return reply_problem(req, res, 400, "Idempotency-Key must have 1 to 200 characters", NULL);
+    }
+    char scope[300];
+    snprintf(scope, sizeof scope, "POST %s", req->url_path);
+    char *request_text = strndup(req->binary_body, req->binary_body_length);
+    struct idempotency idem = {scope, key, request_text, location};
+
+    struct call c;
+    call_for_request(&c, res, app);
+    struct created out;
+    duban_status s = resource_create(&c, r, body, key ? &idem : NULL, &out);
+    free(request_text);
+    json_decref(body);
+    if (s == DUBAN_OK) {
+        if (!out.location[0])
+            snprintf(out.location, sizeof out.location, "%s%lld", location,
+                     (long long)json_integer_value(json_object_get(out.doc, "id")));
+        ulfius_add_header_to_response(res, "Location", out.location);
+        if (out.replayed)
+            ulfius_add_header_to_response(res, "Idempotent-Replayed", "true");
+    }
+    return finish_call(req, res, &c, s, out.doc, 201);
+}
+
+/* PUT and PATCH: the body, the If-Match version, then the change. */
+static int change(const struct _u_request *req, struct _u_response *res, void *route_ctx, int patch)
+{
+    struct app *app = ((struct route_ctx *)route_ctx)->app;
+    const struct resource *r = ((const struct crud *)((struct route_ctx *)route_ctx)->target)->resource;
+    int64_t id, version;
+    json_t *body;
+    if (path_id_or_reply(req, res, &id) != 0 || only_params_or_reply(req, res, NULL) != 0 ||
+        if_match_or_reply(req, res, app, &version) != 0 || json_body_or_reply(req, res, patch, &body) != 0)
+        return U_CALLBACK_COMPLETE;
+    struct call c;
+    call_for_request(&c, res, app);
+    json_t *doc = NULL;
+    duban_status s = patch ? resource_patch(&c, r, id, version, body, &doc)
+                           : resource_replace(&c, r, id, version, body, &doc);
+    json_decref(body);
+    return finish_call(req, res, &c, s, doc, 200);
+}
+
+int cb_crud_replace(const struct _u_request *req, struct _u_response *res, void *route_ctx)
+{
+    return change(req, res, route_ctx, 0);
+}
+
+int cb_crud_patch(const struct _u_request *req, struct _u_response *res, void *route_ctx)
+{
+    return change(req, res, route_ctx, 1);
+}
+
+int cb_crud_delete(const struct _u_request *req, struct _u_response *res, void *route_ctx)
+{
+    struct app *app = ((struct route_ctx *)route_ctx)->app;
+    const struct crud *t = ((struct route_ctx *)route_ctx)->target;
+    const struct resource *r = t->resource;
+    int cascading = t->cascading;
+    int64_t id, version;
+    if (path_id_or_reply(req, res, &id) != 0 || only_params_or_reply(req, res, cascading ? "cascade" : NULL) != 0 ||
+        if_match_or_reply(req, res, app, &version) != 0)
+        return U_CALLBACK_COMPLETE;
+    const char *cascade = u_map_get(req->map_url, "cascade");
+    if (cascade && strcmp(cascade, "true") != 0 && strcmp(cascade, "false") != 0)
+        return reply_problem(req, res, 400, "cascade must be true or false", NULL);
+    struct call c;
+    call_for_request(&c, res, app);
+    duban_status s = resource_delete(&c, r, id, version, cascade && strcmp(cascade, "true") == 0);
+    int rc = s == DUBAN_OK ? reply_empty(res, 204) : reply_failure(req, res, &c, s);
+    call_clear(&c);
+    return rc;
+}
+
+void crud_register(struct router *r, const char *collection, const struct crud *target)
+{
+    char item[160];
+    snprintf(item, sizeof item, "%s/:" ROUTE_ID, collection);
+    router_add(r, "GET", collection, cb_crud_list, target);
+    router_add(r, "POST", collection, cb_crud_create, target);
+    router_add(r, "GET", item, cb_crud_get, target);
+    router_add(r, "PUT", item, cb_crud_replace, target);
+    router_add(r, "PATCH", item, cb_crud_patch, target);
+    router_add(r, "DELETE", item, cb_crud_delete, target);
+}

@@ -1,0 +1,242 @@
+#include "model/listing.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/db.h"
+#include "model/resource.h"
+#include "model/validate.h"
+
+enum { DEFAULT_LIMIT = 50, MAX_LIMIT = 500, MAX_PARAMS = 40, SQL_SIZE = 16384 };
+
+struct query {
+    const struct list_spec *spec;
+    const struct param_list *q;
+    const struct list_scope *scope;
+    char scope_id[24];
+    const char *values[MAX_PARAMS];   /* SQL parameters, borrowed */
+    int nvalues;
+    long limit, offset;
+    char where[4096];
+    char order[1024];
+    json_t **out;
+};
+
+/* Strict non-negative integer parse with bounds; -1 on failure. */
+static long parse_long(const char *text, long min, long max)
+{
+    if (!text || !*text || ((*text < '0' || *text > '9') && *text != '-'))
+        return -1;
+    char *end;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    return errno || *end || v < min || v > max ? -1 : v;
+}
+
+static const struct filter *find_filter(const struct list_spec *spec, const char *name)
+{
+    for (const struct filter *f = spec->filters; f && f->name; f++)
+        if (strcmp(f->name, name) == 0)
+            return f;
+    return NULL;
+}
+
+/* The value of a filter: from the scope or the query string. */
+static const char *filter_value(const struct query *qr, const char *name)
+{
+    if (qr->scope && strcmp(qr->scope->param, name) == 0)
+        return qr->scope_id;
+    return params_get(qr->q, name);
+}
+
+/* Checks a filter's value against its type; reports the problem in c. */
+static int value_ok(struct call *c, const struct filter *f, const char *v)
+{
+    int ok = 1;
+    switch (f->type) {
+    case FILTER_ID:
+        ok = parse_long(v, 1, LONG_MAX) > 0;
+        break;
+    case FILTER_ID_OR_NULL:
+        ok = strcmp(v, "null") == 0 || parse_long(v, 1, LONG_MAX) > 0;
+        break;
+    case FILTER_INT:
+        ok = parse_long(v, f->min, f->max) >= f->min;
+        break;
+    case FILTER_DATE:
+        ok = valid_date(v);
+        break;
+    case FILTER_TEXT:
+        ok = *v && utf8_length(v) <= 200;
+        break;
+    case FILTER_BOOL:
+        ok = strcmp(v, "true") == 0 || strcmp(v, "false") == 0;
+        break;
+    case FILTER_ENUM:
+        ok = 0;
+        for (const char *const *p = f->choices; *p && !ok; p++)
+            ok = strcmp(*p, v) == 0;
+        break;
+    }
+    if (!ok)
+        call_field_error(c, f->name, "'%.60s' is not a valid value", v);
+    return ok;
+}
+
+/* Expands a filter's SQL template into the WHERE clause: `$$` becomes its
+ * own parameter, `{other}` the parameter of filter `other`. */
+static int add_condition(struct call *c, struct query *qr, const struct filter *f, const char *tmpl,
+                         const char *value)
+{
+    char cond[1024] = "";
+    size_t len = 0;
+    for (const char *p = tmpl; *p && len + 8 < sizeof cond;) {
+        if (p[0] == '$' && p[1] == '$') {
+            qr->values[qr->nvalues] = value;
+            len += (size_t)snprintf(cond + len, sizeof cond - len, "$%d", ++qr->nvalues);
+            p += 2;
+        } else if (*p == '{') {
+            size_t n = strcspn(p + 1, "}");
+            char other[64];
+            snprintf(other, sizeof other, "%.*s", (int)n, p + 1);
+            const char *v = filter_value(qr, other);
+            if (!v) {
+                call_field_error(c, f->name, "needs %s as well", other);
+                return 0;
+            }
+            qr->values[qr->nvalues] = v;
+            len += (size_t)snprintf(cond + len, sizeof cond - len, "$%d", ++qr->nvalues);
+            p += n + 2;
+        } else {
+            cond[len++] = *p++;
+            cond[len] = '\0';
+        }
+    }
+    size_t used = strlen(qr->where);
+    snprintf(qr->where + used, sizeof qr->where - used, " AND (%s)", cond);
+    return 1;
+}
+
+/* Turns "field,-field" into an ORDER BY over the allow-list. */
+static int parse_sort(struct call *c, struct query *qr, const char *text)
+{
+    char copy[256], *save = NULL;
+    snprintf(copy, sizeof copy, "%s", text);
+    qr->order[0] = '\0';
+    for (char *item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+        int desc = item[0] == '-';
+        const struct sort_key *k = qr->spec->sorts;
+        while (k && k->name && strcmp(k->name, item + desc) != 0)
+            k++;
+        if (!k || !k->name) {
+            call_field_error(c, "sort", "cannot sort by '%.40s'", item + desc);
+            return 0;
+        }
+        size_t used = strlen(qr->order);
+        snprintf(qr->order + used, sizeof qr->order - used, "%s%s%s", used ? ", " : "", k->sql,
+                 desc ? " DESC" : "");
+    }
+    if (!qr->order[0]) {
+        call_field_error(c, "sort", "names no field");
+        return 0;
+    }
+    size_t used = strlen(qr->order);
+    snprintf(qr->order + used, sizeof qr->order - used, ", r.id");
+    return 1;
+}
+
+/* Reads limit, offset, sort and every filter; all problems are reported. */
+static duban_status read_query(struct call *c, struct query *qr)
+{
+    qr->limit = DEFAULT_LIMIT;
+    qr->offset = 0;
+    snprintf(qr->where, sizeof qr->where, "TRUE");
+    snprintf(qr->order, sizeof qr->order, "%s", qr->spec->default_order);
+    if (qr->scope)
+        add_condition(c, qr, find_filter(qr->spec, qr->scope->param), find_filter(qr->spec, qr->scope->param)->sql,
+                      qr->scope_id);
+    for (size_t i = 0; i < qr->q->count; i++) {
+        const char *name = qr->q->items[i].name, *v = qr->q->items[i].value ? qr->q->items[i].value : "";
+        const struct filter *f = find_filter(qr->spec, name);
+        if (strcmp(name, "limit") == 0) {
+            if ((qr->limit = parse_long(v, 1, MAX_LIMIT)) < 1)
+                call_field_error(c, "limit", "must be an integer from 1 to %d", MAX_LIMIT);
+        } else if (strcmp(name, "offset") == 0) {
+            if ((qr->offset = parse_long(v, 0, 1000000000L)) < 0)
+                call_field_error(c, "offset", "must be an integer from 0 to 1000000000");
+        } else if (strcmp(name, "sort") == 0) {
+            parse_sort(c, qr, v);
+        } else if (!f) {
+            call_field_error(c, name, "is not a parameter of this list");
+        } else if (qr->scope && strcmp(name, qr->scope->param) == 0) {
+            call_field_error(c, name, "is given by the path");
+        } else if (qr->nvalues + 2 >= MAX_PARAMS) {
+            call_field_error(c, name, "too many filters");
+        } else if (value_ok(c, f, v)) {
+            int negative = (f->type == FILTER_BOOL && strcmp(v, "false") == 0) ||
+                           (f->type == FILTER_ID_OR_NULL && strcmp(v, "null") == 0);
+            add_condition(c, qr, f, negative ? f->sql_false : f->sql, v);
+        }
+    }
+    if (c->errors)
+        snprintf(c->detail, sizeof c->detail, "the query has %zu bad parameter(s)", json_array_size(c->errors));
+    return call_errors_status(c, DUBAN_BAD_INPUT);
+}
+
+/* Fails with DUBAN_NOT_FOUND when the scope's parent row does not exist. */
+static duban_status check_scope(struct call *c, PGconn *conn, const struct query *qr)
+{
+    char sql[160];
+    const char *params[] = {qr->scope_id};
+    snprintf(sql, sizeof sql, "SELECT 1 FROM %s WHERE id = $1", qr->scope->table);
+    PGresult *res;
+    duban_status s = db_exec(c, conn, &res, sql, 1, params);
+    if (s != DUBAN_OK)
+        return s;
+    int found = PQntuples(res) == 1;
+    PQclear(res);
+    return found ? DUBAN_OK : call_fail(c, DUBAN_NOT_FOUND, "%s %s does not exist", qr->scope->name, qr->scope_id);
+}
+
+static duban_status list_work(struct call *c, PGconn *conn, void *arg)
+{
+    struct query *qr = arg;
+    duban_status s = qr->scope ? check_scope(c, conn, qr) : DUBAN_OK;
+    if (s != DUBAN_OK)
+        return s;
+    char limit[24], offset[24];
+    snprintf(limit, sizeof limit, "%ld", qr->limit);
+    snprintf(offset, sizeof offset, "%ld", qr->offset);
+    int n = qr->nvalues;
+    qr->values[n] = limit;
+    qr->values[n + 1] = offset;
+    char *sql = malloc(SQL_SIZE);
+    const struct list_spec *spec = qr->spec;
+    snprintf(sql, SQL_SIZE,
+             "WITH page AS (SELECT r.id, row_number() OVER (ORDER BY %s) AS n FROM %s r WHERE %s "
+             "ORDER BY %s LIMIT $%d OFFSET $%d) "
+             "SELECT json_build_object('items', (SELECT coalesce(json_agg(%s ORDER BY page.n), '[]') "
+             "FROM page JOIN %s r ON r.id = page.id), "
+             "'total', (SELECT count(*) FROM %s r WHERE %s), 'limit', %ld, 'offset', %ld)",
+             qr->order, spec->table, qr->where, qr->order, n + 1, n + 2, spec->json, spec->table, spec->table,
+             qr->where, qr->limit, qr->offset);
+    s = query_json(c, conn, qr->out, sql, n + 2, qr->values);
+    free(sql);
+    return s;
+}
+
+duban_status list_run(struct call *c, const struct list_spec *spec, const struct param_list *q,
+                      const struct list_scope *scope, json_t **out)
+{
+    struct query qr = {.spec = spec, .q = q, .scope = scope, .out = out};
+    *out = NULL;
+    if (scope)
+        id_text(scope->id, qr.scope_id);
+    duban_status s = read_query(c, &qr);
+    if (s != DUBAN_OK)
+        return s;
+    return db_read(c, list_work, &qr);
+}

@@ -1,0 +1,50 @@
+/* Lists: filters from query parameters, combined with AND; sort over an
+ * allow-list; limit and offset; the {items, total, limit, offset} envelope.
+ * Every parameter is checked, and an unknown or malformed one is reported
+ * by name (DUBAN_BAD_INPUT), never ignored. */
+#ifndef DUBAN_LISTING_H
+#define DUBAN_LISTING_H
+
+#include "model/call.h"
+#include "model/params.h"
+
+enum filter_type { FILTER_ID, FILTER_ID_OR_NULL, FILTER_INT, FILTER_DATE, FILTER_TEXT, FILTER_ENUM, FILTER_BOOL };
+
+/* A filter's SQL is a condition on row r in which `$$` stands for its
+ * value and `{name}` for the value of another filter, which must then be
+ * given too. */
+struct filter {
+    const char *name;
+    enum filter_type type;
+    const char *sql;          /* for FILTER_BOOL: the condition when true */
+    const char *sql_false;    /* FILTER_BOOL: when false; FILTER_ID_OR_NULL: when "null" */
+    long min, max;            /* FILTER_INT */
+    const char *const *choices;
+};
+
+struct sort_key {
+    const char *name;
+    const char *sql;          /* an expression on row r */
+};
+
+struct list_spec {
+    const char *table;              /* aliased r */
+    const char *json;               /* the representation of row r */
+    const struct filter *filters;   /* terminated by a NULL name */
+    const struct sort_key *sorts;   /* terminated by a NULL name */
+    const char *default_order;      /* SQL, ending in a unique key */
+};
+
+/* A list within a parent: the parent must exist, and `param` is fixed. */
+struct list_scope {
+    const char *param;        /* the filter the parent fixes, e.g. "unit_id" */
+    const char *table;        /* the parent's table */
+    const char *name;         /* the parent's name for messages */
+    int64_t id;
+};
+
+/* Runs the list described by spec and the query q; *out is the envelope. */
+duban_status list_run(struct call *c, const struct list_spec *spec, const struct param_list *q,
+                      const struct list_scope *scope, json_t **out);
+
+#endif

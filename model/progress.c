@@ -1,0 +1,97 @@
+/* Progress logs: a unit's report on a task. The unit must be one of the
+ * task's units. Every change to a task's logs sets its progress to the
+ * percent of its latest log (by reported_on, then id) and, when the log
+ * gives one, its status, in the same transaction. */
+#include <stdio.h>
+#include <string.h>
+
+#include "model/db.h"
+#include "model/resources.h"
+
+static const char *const STATUSES[] = {"not_started", "in_progress", "done", "cancelled", NULL};
+
+static const struct field FIELDS[] = {
+    {"task_id", FIELD_ID, 1, 0, 0, NULL, "task_id", NULL, 0},
+    {"unit_id", FIELD_ID, 1, 0, 0, NULL, "unit_id", NULL, 0},
+    {"reported_on", FIELD_DATE, 0, 0, 0, NULL, "reported_on", "current_date", 0},
+    {"percent", FIELD_INT, 1, 0, 100, NULL, "percent", NULL, 0},
+    {"status", FIELD_ENUM, 0, 0, 0, STATUSES, "status", NULL, 0},
+    {"summary", FIELD_TEXT, 1, 1, 10000, NULL, "summary", NULL, 0},
+    {"problems", FIELD_TEXT, 0, 0, 10000, NULL, "problems", NULL, 0},
+    {"next_steps", FIELD_TEXT, 0, 0, 10000, NULL, "next_steps", NULL, 0},
+    {"reporter", FIELD_TEXT, 0, 0, 100, NULL, "reporter", NULL, 0},
+};
+static const char *const READ_ONLY[] = {COMMON_READ_ONLY, NULL};
+
+#define PROGRESS_JSON                                                                                      \
+    "json_build_object('id', r.id, 'task_id', r.task_id, 'unit_id', r.unit_id, 'reported_on', "           \
+    "r.reported_on, 'percent', r.percent, 'status', r.status, 'summary', r.summary, 'problems', "          \
+    "r.problems, 'next_steps', r.next_steps, 'reporter', r.reporter, " COMMON_JSON ")"
+
+/* The task exists and is locked (reports on one task apply one at a time),
+ * and the reporting unit is one of its units. */
+static duban_status check_report(struct call *c, PGconn *conn, struct write *w)
+{
+    if (!w->doc)
+        return DUBAN_OK;
+    json_int_t task = json_integer_value(json_object_get(w->doc, "task_id"));
+    if (w->old && task != json_integer_value(json_object_get(w->old, "task_id")))
+        call_field_error(c, "task_id", "a progress log cannot move to another task");
+    char task_id[24], unit_id[24];
+    id_text(task, task_id);
+    id_text(json_integer_value(json_object_get(w->doc, "unit_id")), unit_id);
+    const char *params[] = {task_id, unit_id};
+    PGresult *res;
+    duban_status s = db_exec(c, conn, &res,
+                             "SELECT EXISTS (SELECT 1 FROM task_unit WHERE task_id = t.id AND unit_id = $2::bigint) "
+                             "FROM task t WHERE t.id = $1::bigint FOR UPDATE",
+                             2, params);
+    if (s != DUBAN_OK)
+        return s;
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        return call_fail(c, DUBAN_NOT_FOUND, "task %s does not exist", task_id);
+    }
+    if (strcmp(PQgetvalue(res, 0, 0), "t") != 0)
+        call_field_error(c, "unit_id", "unit %s is not one of the units of task %s", unit_id, task_id);
+    PQclear(res);
+    return call_errors_status(c, DUBAN_INVALID);
+}
+
+/* Brings the task's progress (and status, when the log gives one) in line
+ * with its logs; the task's version grows only when something changed. */
+static duban_status update_task(struct call *c, PGconn *conn, struct write *w)
+{
+    const json_t *doc = w->doc ? w->doc : w->old;
+    char task_id[24];
+    id_text(json_integer_value(json_object_get(doc, "task_id")), task_id);
+    const char *status = w->doc ? json_string_value(json_object_get(w->doc, "status")) : NULL;
+    const char *params[] = {task_id, status};
+    return db_run(c, conn,
+                  "WITH latest AS (SELECT coalesce((SELECT percent FROM progress_log WHERE task_id = $1 "
+                  "ORDER BY reported_on DESC, id DESC LIMIT 1), 0) AS percent) "
+                  "UPDATE task SET progress = latest.percent, status = coalesce($2, task.status), "
+                  "version = version + 1, updated_at = now() FROM latest WHERE task.id = $1 "
+                  "AND (task.progress <> latest.percent OR task.status <> coalesce($2, task.status))",
+                  2, params);
+}
+
+const struct resource progress_resource = {
+    .name = "progress log",
+    .table = "progress_log",
+    .json = PROGRESS_JSON,
+    .fields = {FIELDS, sizeof FIELDS / sizeof *FIELDS, READ_ONLY},
+    .prepare = check_report,
+    .finish = update_task,
+};
+
+static const struct filter FILTERS[] = {
+    {"task_id", FILTER_ID, "r.task_id = $$", NULL, 0, 0, NULL},
+    {"unit_id", FILTER_ID, "r.unit_id = $$", NULL, 0, 0, NULL},
+    {"since", FILTER_DATE, "r.reported_on >= $$::date", NULL, 0, 0, NULL},
+    {"until", FILTER_DATE, "r.reported_on <= $$::date", NULL, 0, 0, NULL},
+    {NULL, 0, NULL, NULL, 0, 0, NULL},
+};
+static const struct sort_key SORTS[] = {COMMON_SORTS, {"reported_on", "r.reported_on"}, {"percent", "r.percent"}, {NULL, NULL}};
+
+const struct list_spec progress_list = {"progress_log", PROGRESS_JSON, FILTERS, SORTS, "r.id"};

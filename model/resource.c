@@ -1,0 +1,394 @@
+#include "model/resource.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/db.h"
+
+enum { MAX_FIELDS = 24 };
+
+void id_text(int64_t id, char buf[24]) { snprintf(buf, 24, "%lld", (long long)id); }
+
+duban_status query_json(struct call *c, PGconn *conn, json_t **out, const char *sql, int nparams,
+                        const char *const *params)
+{
+    PGresult *res;
+    *out = NULL;
+    duban_status s = db_exec(c, conn, &res, sql, nparams, params);
+    if (s != DUBAN_OK)
+        return s;
+    if (PQntuples(res) > 0 && !PQgetisnull(res, 0, 0)) {
+        json_error_t error;
+        *out = json_loads(PQgetvalue(res, 0, 0), 0, &error);
+        if (!*out)
+            s = call_fail(c, DUBAN_ERROR, "the database returned malformed JSON");
+    }
+    PQclear(res);
+    return s;
+}
+
+duban_status resource_fetch(struct call *c, PGconn *conn, const struct resource *r, int64_t id, int lock,
+                            json_t **out)
+{
+    char sql[4096], idbuf[24];
+    id_text(id, idbuf);
+    const char *params[] = {idbuf};
+    snprintf(sql, sizeof sql, "SELECT %s FROM %s r WHERE r.id = $1%s", r->json, r->table,
+             lock ? " FOR UPDATE OF r" : "");
+    duban_status s = query_json(c, conn, out, sql, 1, params);
+    if (s == DUBAN_OK && !*out)
+        return call_fail(c, DUBAN_NOT_FOUND, "%s %lld does not exist", r->name, (long long)id);
+    return s;
+}
+
+struct get_args {
+    const struct resource *r;
+    int64_t id;
+    json_t **out;
+};
+
+static duban_status get_work(struct call *c, PGconn *conn, void *arg)
+{
+    struct get_args *a = arg;
+    return resource_fetch(c, conn, a->r, a->id, 0, a->out);
+}
+
+duban_status resource_get(struct call *c, const struct resource *r, int64_t id, json_t **out)
+{
+    struct get_args a = {r, id, out};
+    return db_read(c, get_work, &a);
+}
+
+/* The column values of doc as SQL parameters, in field order, after the
+ * `first` parameters already used. Returns the number of columns; names
+ * and fallbacks are written into cols. */
+static int column_params(const struct resource *r, const json_t *doc, char **values,
+                         const struct field **cols)
+{
+    int n = 0;
+    for (size_t i = 0; i < r->fields.count && n < MAX_FIELDS; i++) {
+        const struct field *f = &r->fields.fields[i];
+        if (!f->column)
+            continue;
+        cols[n] = f;
+        values[n] = sql_text(json_object_get(doc, f->name));
+        n++;
+    }
+    return n;
+}
+
+static void free_params(char **values, int n)
+{
+    for (int i = 0; i < n; i++)
+        free(values[i]);
+}
+
+/* Writes the value expression of parameter $index for field f. */
+static void value_expr(char *buf, size_t size, const struct field *f, int index)
+{
+    if (f->fallback)
+        snprintf(buf, size, "COALESCE($%d, %s)", index, f->fallback);
+    else
+        snprintf(buf, size, "$%d", index);
+}
+
+/* INSERTs the column fields of w->doc; sets w->id. */
+static duban_status insert_row(struct call *c, PGconn *conn, const struct resource *r, struct write *w)
+{
+    char *values[MAX_FIELDS];
+    const struct field *cols[MAX_FIELDS];
+    int n = column_params(r, w->doc, values, cols);
+    char names[1024] = "", exprs[2048] = "", expr[160];
+    for (int i = 0; i < n; i++) {
+        value_expr(expr, sizeof expr, cols[i], i + 1);
+        snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? ", " : "", cols[i]->column);
+        snprintf(exprs + strlen(exprs), sizeof exprs - strlen(exprs), "%s%s", i ? ", " : "", expr);
+    }
+    char sql[4096];
+    snprintf(sql, sizeof sql, "INSERT INTO %s (%s) VALUES (%s) RETURNING id", r->table, names, exprs);
+    PGresult *res;
+    duban_status s = db_exec(c, conn, &res, sql, n, (const char *const *)values);
+    free_params(values, n);
+    if (s == DUBAN_OK) {
+        w->id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        PQclear(res);
+    }
+    return s;
+}
+
+/* UPDATEs the column fields of w->doc and bumps the version. */
+static duban_status update_row(struct call *c, PGconn *conn, const struct resource *r, struct write *w)
+{
+    char *values[MAX_FIELDS + 1];
+    const struct field *cols[MAX_FIELDS];
+    char idbuf[24];
+    id_text(w->id, idbuf);
+    int n = column_params(r, w->doc, values + 1, cols);
+    values[0] = idbuf;
+    char sets[3072] = "", expr[160];
+    for (int i = 0; i < n; i++) {
+        value_expr(expr, sizeof expr, cols[i], i + 2);
+        snprintf(sets + strlen(sets), sizeof sets - strlen(sets), "%s = %s, ", cols[i]->column, expr);
+    }
+    char sql[4096];
+    snprintf(sql, sizeof sql, "UPDATE %s SET %sversion = version + 1, updated_at = now() WHERE id = $1",
+             r->table, sets);
+    duban_status s = db_run(c, conn, sql, n + 1, (const char *const *)values);
+    free_params(values + 1, n);
+    return s;
+}
+
+/* Names the field a unique violation is about, when the constraint says. */
+static duban_status explain_conflict(struct call *c, const struct resource *r, duban_status s)
+{
+    if (s != DUBAN_CONFLICT)
+        return s;
+    for (size_t i = 0; i < r->fields.count; i++) {
+        const struct field *f = &r->fields.fields[i];
+        if (f->column && strstr(c->constraint, f->column))
+            return call_fail(c, s, "another %s already has this %s", r->name, f->name);
+    }
+    return s;
+}
+
+static duban_status check_version(struct call *c, const struct resource *r, const json_t *old, int64_t want)
+{
+    json_int_t have = json_integer_value(json_object_get(old, "version"));
+    if (want && have != want)
+        return call_fail(c, DUBAN_STALE, "%s is at version %lld, not %lld: fetch it again and redo the change",
+                         r->name, (long long)have, (long long)want);
+    return DUBAN_OK;
+}
+
+/* Validates, then writes the row (insert when w->id is 0) between the
+ * hooks, then reads back the new representation. */
+static duban_status store(struct call *c, PGconn *conn, const struct resource *r, struct write *w, json_t **out)
+{
+    duban_status s = validate_document(c, &r->fields, w->doc);
+    if (s == DUBAN_OK && r->prepare)
+        s = r->prepare(c, conn, w);
+    if (s == DUBAN_OK)
+        s = explain_conflict(c, r, w->id ? update_row(c, conn, r, w) : insert_row(c, conn, r, w));
+    if (s == DUBAN_OK && r->finish)
+        s = r->finish(c, conn, w);
+    if (s == DUBAN_OK)
+        s = resource_fetch(c, conn, r, w->id, 0, out);
+    return s;
+}
+
+/* Idempotency: claims the key for this transaction. When another request
+ * already used it, *replay receives its answer (or the call fails when the
+ * request differs). A concurrent holder of the key makes this wait for it. */
+static duban_status claim_key(struct call *c, PGconn *conn, const struct idempotency *idem,
+                              struct created *replay, int *claimed)
+{
+    const char *params[] = {idem->scope, idem->key, idem->request};
+    PGresult *res;
+    *claimed = 0;
+    duban_status s = db_exec(c, conn, &res,
+                             "INSERT INTO idempotency_key (scope, key, request_hash, status, body) "
+                             "VALUES ($1, $2, encode(sha256(convert_to($3, 'UTF8')), 'hex'), 0, '') "
+                             "ON CONFLICT DO NOTHING RETURNING 1",
+                             3, params);
+    if (s != DUBAN_OK)
+        return s;
+    *claimed = PQntuples(res) == 1;
+    PQclear(res);
+    if (*claimed)
+        return DUBAN_OK;
+    s = db_exec(c, conn, &res,
+                "SELECT request_hash = encode(sha256(convert_to($3, 'UTF8')), 'hex'), coalesce(location, ''), body "
+                "FROM idempotency_key WHERE scope = $1 AND key = $2",
+                3, params);
+    if (s != DUBAN_OK)
+        return s;
+    if (PQntuples(res) != 1 || strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
+        PQclear(res);
+        return call_fail(c, DUBAN_INVALID, "this Idempotency-Key was already used with a different request");
+    }
+    snprintf(replay->location, sizeof replay->location, "%s", PQgetvalue(res, 0, 1));
+    replay->doc = json_loads(PQgetvalue(res, 0, 2), 0, NULL);
+    replay->replayed = 1;
+    PQclear(res);
+    return replay->doc ? DUBAN_OK : call_fail(c, DUBAN_ERROR, "the stored answer is unreadable");
+}
+
+static duban_status remember_answer(struct call *c, PGconn *conn, const struct idempotency *idem,
+                                    const struct created *out)
+{
+    char *body = json_dumps(out->doc, JSON_COMPACT);
+    const char *params[] = {idem->scope, idem->key, out->location, body};
+    duban_status s = db_run(c, conn,
+                            "UPDATE idempotency_key SET status = 201, location = $3, body = $4 "
+                            "WHERE scope = $1 AND key = $2",
+                            4, params);
+    free(body);
+    return s;
+}
+
+struct create_args {
+    const struct resource *r;
+    json_t *body;
+    const struct idempotency *idem;
+    struct created *out;
+};
+
+static duban_status create_work(struct call *c, PGconn *conn, void *arg)
+{
+    struct create_args *a = arg;
+    int claimed = 0;
+    if (a->idem) {
+        duban_status s = claim_key(c, conn, a->idem, a->out, &claimed);
+        if (s != DUBAN_OK || !claimed)
+            return s;
+    }
+    struct write w = {.doc = a->body};
+    duban_status s = store(c, conn, a->r, &w, &a->out->doc);
+    if (s != DUBAN_OK)
+        return s;
+    if (a->idem) {
+        snprintf(a->out->location, sizeof a->out->location, "%s%lld", a->idem->location_prefix, (long long)w.id);
+        s = remember_answer(c, conn, a->idem, a->out);
+    }
+    return s;
+}
+
+duban_status resource_create(struct call *c, const struct resource *r, json_t *body,
+                             const struct idempotency *idem, struct created *out)
+{
+    memset(out, 0, sizeof *out);
+    struct create_args a = {r, body, idem, out};
+    duban_status s = db_write(c, create_work, &a);
+    if (s != DUBAN_OK) {
+        json_decref(out->doc);
+        out->doc = NULL;
+    }
+    return s;
+}
+
+/* Keeps only the writable fields of a representation that a patch carries over. */
+static json_t *writable(const struct resource *r, const json_t *doc)
+{
+    json_t *out = json_object();
+    for (size_t i = 0; i < r->fields.count; i++) {
+        json_t *v = json_object_get(doc, r->fields.fields[i].name);
+        if (v && !r->fields.fields[i].transient)
+            json_object_set(out, r->fields.fields[i].name, v);
+    }
+    return out;
+}
+
+struct change_args {
+    const struct resource *r;
+    int64_t id, if_version;
+    json_t *body;     /* the replacement, or the patch */
+    int patch;
+    json_t **out;
+};
+
+static duban_status change_work(struct call *c, PGconn *conn, void *arg)
+{
+    struct change_args *a = arg;
+    struct write w = {.id = a->id};
+    duban_status s = resource_fetch(c, conn, a->r, a->id, 1, &w.old);
+    if (s == DUBAN_OK)
+        s = check_version(c, a->r, w.old, a->if_version);
+    if (s == DUBAN_OK) {
+        if (a->patch) {
+            w.doc = writable(a->r, w.old);
+            json_t *key_value;
+            const char *key;
+            json_object_foreach(a->body, key, key_value) {
+                if (json_is_null(key_value))
+                    json_object_del(w.doc, key);
+                else
+                    json_object_set(w.doc, key, key_value);
+            }
+        } else {
+            w.doc = json_incref(a->body);
+        }
+        s = store(c, conn, a->r, &w, a->out);
+    }
+    json_decref(w.doc);
+    json_decref(w.old);
+    return s;
+}
+
+static duban_status change(struct call *c, struct change_args *a)
+{
+    *a->out = NULL;
+    duban_status s = db_write(c, change_work, a);
+    if (s != DUBAN_OK) {
+        json_decref(*a->out);
+        *a->out = NULL;
+    }
+    return s;
+}
+
+duban_status resource_replace(struct call *c, const struct resource *r, int64_t id, int64_t if_version,
+                              json_t *body, json_t **out)
+{
+    struct change_args a = {r, id, if_version, body, 0, out};
+    return change(c, &a);
+}
+
+duban_status resource_patch(struct call *c, const struct resource *r, int64_t id, int64_t if_version,
+                            json_t *patch, json_t **out)
+{
+    struct change_args a = {r, id, if_version, patch, 1, out};
+    return change(c, &a);
+}
+
+struct delete_args {
+    const struct resource *r;
+    int64_t id, if_version;
+    int cascade;
+};
+
+static duban_status delete_work(struct call *c, PGconn *conn, void *arg)
+{
+    struct delete_args *a = arg;
+    struct write w = {.id = a->id, .cascade = a->cascade};
+    duban_status s = resource_fetch(c, conn, a->r, a->id, 1, &w.old);
+    if (s == DUBAN_OK)
+        s = check_version(c, a->r, w.old, a->if_version);
+    if (s == DUBAN_OK && a->r->prepare)
+        s = a->r->prepare(c, conn, &w);
+    if (s == DUBAN_OK) {
+        char sql[256], idbuf[24];
+        id_text(a->id, idbuf);
+        const char *params[] = {idbuf};
+        snprintf(sql, sizeof sql, "DELETE FROM %s WHERE id = $1", a->r->table);
+        s = db_run(c, conn, sql, 1, params);
+        if (s == DUBAN_INVALID && strcmp(c->sqlstate, "23503") == 0)
+            s = call_fail(c, DUBAN_CONFLICT, "%s %lld is still referenced", a->r->name, (long long)a->id);
+    }
+    if (s == DUBAN_OK && a->r->finish)
+        s = a->r->finish(c, conn, &w);
+    json_decref(w.old);
+    return s;
+}
+
+duban_status resource_delete(struct call *c, const struct resource *r, int64_t id, int64_t if_version,
+                             int cascade)
+{
+    struct delete_args a = {r, id, if_version, cascade};
+    return db_write(c, delete_work, &a);
+}
+
+long still_used(struct call *c, PGconn *conn, const char *sql, int64_t id, char *ids, size_t size)
+{
+    char idbuf[24], counted[512];
+    id_text(id, idbuf);
+    const char *params[] = {idbuf};
+    snprintf(counted, sizeof counted, "SELECT count(*), (SELECT string_agg(x::text, ', ') FROM (%s LIMIT 10) s(x)) "
+             "FROM (%s) all_rows", sql, sql);
+    PGresult *res;
+    if (db_exec(c, conn, &res, counted, 1, params) != DUBAN_OK)
+        return -1;
+    long n = atol(PQgetvalue(res, 0, 0));
+    snprintf(ids, size, "%s%s", PQgetvalue(res, 0, 1), n > 10 ? ", ..." : "");
+    PQclear(res);
+    return n;
+}

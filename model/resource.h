@@ -1,0 +1,87 @@
+/* The life of a resource row, shared by plans, tasks, units, leaders and
+ * progress logs: fetch, create (optionally idempotent), replace, merge-patch
+ * and delete, each in one transaction, with optimistic concurrency through
+ * the row's version. A resource describes its table, its representation
+ * and its fields; hooks add what is particular to it (tree positions,
+ * assignments, aliases, a task's progress) inside the same transaction. */
+#ifndef DUBAN_RESOURCE_H
+#define DUBAN_RESOURCE_H
+
+#include <libpq-fe.h>
+
+#include "model/call.h"
+#include "model/validate.h"
+
+/* One write as the hooks see it. */
+struct write {
+    int64_t id;     /* the row; 0 before it exists */
+    json_t *doc;    /* the validated new state (only writable fields); NULL on delete */
+    json_t *old;    /* the current representation; NULL on create */
+    int cascade;    /* delete: take dependent rows along */
+};
+
+typedef duban_status (*write_hook)(struct call *c, PGconn *conn, struct write *w);
+
+struct resource {
+    const char *name;       /* singular, for messages: "unit" */
+    const char *table;      /* the table, aliased r in `json` */
+    const char *json;       /* SQL expression: the representation of row r */
+    struct fieldset fields;
+    write_hook prepare;     /* before the row is written or deleted; may adjust w->doc */
+    write_hook finish;      /* after the row is written or deleted */
+};
+
+/* A POST that carries an Idempotency-Key. */
+struct idempotency {
+    const char *scope;            /* who and where: the same key may recur elsewhere */
+    const char *key;
+    const char *request;          /* the request body, compared on replay */
+    const char *location_prefix;  /* the created row's location is this plus its id */
+};
+
+/* The outcome of a create. */
+struct created {
+    json_t *doc;        /* the representation (new reference) */
+    int replayed;       /* 1 when an earlier answer to the same key was returned */
+    char location[256]; /* location_prefix + id, or "" */
+};
+
+/* The representation of row id; *out is a new reference. */
+duban_status resource_get(struct call *c, const struct resource *r, int64_t id, json_t **out);
+
+/* Inside a transaction: the representation of row id, locked FOR UPDATE
+ * when `lock`. DUBAN_NOT_FOUND naming the resource when there is none. */
+duban_status resource_fetch(struct call *c, PGconn *conn, const struct resource *r, int64_t id, int lock,
+                            json_t **out);
+
+/* Creates a row from body (which it may modify). With idem, a retry with
+ * the same key and request returns the first answer without writing. */
+duban_status resource_create(struct call *c, const struct resource *r, json_t *body,
+                             const struct idempotency *idem, struct created *out);
+
+/* Replaces row id with body. if_version 0 means any version. */
+duban_status resource_replace(struct call *c, const struct resource *r, int64_t id, int64_t if_version,
+                              json_t *body, json_t **out);
+
+/* Applies an RFC 7396 merge patch to row id. */
+duban_status resource_patch(struct call *c, const struct resource *r, int64_t id, int64_t if_version,
+                            json_t *patch, json_t **out);
+
+/* Deletes row id. */
+duban_status resource_delete(struct call *c, const struct resource *r, int64_t id, int64_t if_version,
+                             int cascade);
+
+/* Runs a query whose single row and column is JSON text; *out is the
+ * parsed value (new reference), or NULL when there is no row. */
+duban_status query_json(struct call *c, PGconn *conn, json_t **out, const char *sql, int nparams,
+                        const char *const *params);
+
+/* Counts the rows that still use something, for a 409's detail: `sql`
+ * selects their ids for parameter $1; up to ten go into ids. Returns the
+ * count (0 when none), or -1 when the query failed. */
+long still_used(struct call *c, PGconn *conn, const char *sql, int64_t id, char *ids, size_t size);
+
+/* Formats an id for a SQL parameter. */
+void id_text(int64_t id, char buf[24]);
+
+#endif

@@ -1,0 +1,350 @@
+/* Tasks: the nodes of a plan's tree. A task has a parent in the same plan
+ * (or none at the top), a level deeper than its parent's, a position kept
+ * dense among its siblings and a path ("2.1.3") derived from the positions
+ * above it. Its leaders and units are ordered: the first unit leads, the
+ * others cooperate. `warning` is derived from due_on, status and the
+ * session setting duban.near_due_days. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/db.h"
+#include "model/resources.h"
+
+static const char *const STATUSES[] = {"not_started", "in_progress", "done", "cancelled", NULL};
+static const char *const RECURRENCES[] = {"monthly", "bimonthly", "quarterly", "semiannual", "yearly", NULL};
+static const char *const WARNINGS[] = {"none", "near_due", "overdue", NULL};
+static const char *const ROLES[] = {"lead", "partner", NULL};
+
+static const struct field FIELDS[] = {
+    {"plan_id", FIELD_ID, 1, 0, 0, NULL, "plan_id", NULL, 0},
+    {"parent_id", FIELD_ID, 0, 0, 0, NULL, "parent_id", NULL, 0},
+    {"level", FIELD_INT, 0, 1, 4, NULL, "level", NULL, 0},
+    {"outline", FIELD_TEXT, 0, 1, 20, NULL, "outline", NULL, 0},
+    {"position", FIELD_INT, 0, 1, 1000000, NULL, "position", NULL, 1},
+    {"title", FIELD_TEXT, 0, 1, 500, NULL, "title", NULL, 0},
+    {"body", FIELD_TEXT, 0, 1, 20000, NULL, "body", NULL, 0},
+    {"status", FIELD_ENUM, 0, 0, 0, STATUSES, "status", "'not_started'", 0},
+    {"due_on", FIELD_DATE, 0, 0, 0, NULL, "due_on", NULL, 0},
+    {"due_text", FIELD_TEXT, 0, 1, 200, NULL, "due_text", NULL, 0},
+    {"recurrence", FIELD_ENUM, 0, 0, 0, RECURRENCES, "recurrence", NULL, 0},
+    {"leader_ids", FIELD_ID_LIST, 0, 0, 50, NULL, NULL, NULL, 0},
+    {"unit_ids", FIELD_ID_LIST, 0, 0, 100, NULL, NULL, NULL, 0},
+};
+static const char *const READ_ONLY[] = {COMMON_READ_ONLY, "path", "progress", "warning", "leaders", "units", NULL};
+
+#define TASK_JSON                                                                                              \
+    "json_build_object('id', r.id, 'plan_id', r.plan_id, 'parent_id', r.parent_id, 'level', r.level, "        \
+    "'outline', r.outline, 'position', r.position, 'path', array_to_string(r.path, '.'), 'title', r.title, "  \
+    "'body', r.body, 'status', r.status, 'due_on', r.due_on, 'due_text', r.due_text, "                        \
+    "'recurrence', r.recurrence, 'progress', r.progress, 'warning', task_warning(r.status, r.due_on), "      \
+    "'leader_ids', coalesce((SELECT json_agg(tl.leader_id ORDER BY tl.position) FROM task_leader tl "        \
+    "WHERE tl.task_id = r.id), '[]'), "                                                                       \
+    "'leaders', coalesce((SELECT json_agg(json_build_object('id', l.id, 'name', l.name) ORDER BY tl.position) " \
+    "FROM task_leader tl JOIN leader l ON l.id = tl.leader_id WHERE tl.task_id = r.id), '[]'), "             \
+    "'unit_ids', coalesce((SELECT json_agg(tu.unit_id ORDER BY tu.position) FROM task_unit tu "              \
+    "WHERE tu.task_id = r.id), '[]'), "                                                                       \
+    "'units', coalesce((SELECT json_agg(json_build_object('id', u.id, 'name', u.name, 'role', "              \
+    "CASE WHEN tu.position = 1 THEN 'lead' ELSE 'partner' END) ORDER BY tu.position) "                       \
+    "FROM task_unit tu JOIN unit u ON u.id = tu.unit_id WHERE tu.task_id = r.id), '[]'), " COMMON_JSON ")"
+
+/* Where a task sits: the fields of the document or row that decide it. */
+struct place {
+    char plan[24], parent[24];   /* parent "" at the top level */
+    int has_parent;
+    long position;
+};
+
+static void place_of(const json_t *doc, struct place *p)
+{
+    id_text(json_integer_value(json_object_get(doc, "plan_id")), p->plan);
+    json_t *parent = json_object_get(doc, "parent_id");
+    p->has_parent = json_is_integer(parent);
+    if (p->has_parent)
+        id_text(json_integer_value(parent), p->parent);
+    else
+        p->parent[0] = '\0';
+    p->position = (long)json_integer_value(json_object_get(doc, "position"));
+}
+
+static int same_group(const struct place *a, const struct place *b)
+{
+    return strcmp(a->plan, b->plan) == 0 && strcmp(a->parent, b->parent) == 0;
+}
+
+/* Runs an update on the sibling group of p; $1 plan, $2 parent (NULL at
+ * the top), $3 a position, $4 the task left alone. */
+static duban_status on_group(struct call *c, PGconn *conn, const char *sql, const struct place *p, long position,
+                             int64_t except)
+{
+    char pos[24], ex[24];
+    snprintf(pos, sizeof pos, "%ld", position);
+    id_text(except, ex);
+    const char *params[] = {p->plan, p->has_parent ? p->parent : NULL, pos, ex};
+    return db_run(c, conn, sql, 4, params);
+}
+
+#define GROUP "plan_id = $1 AND parent_id IS NOT DISTINCT FROM $2::bigint AND id <> $4::bigint"
+
+/* Gaps shift positions only; repath gives the shifted rows their new
+ * version along with their new path. */
+static duban_status open_gap(struct call *c, PGconn *conn, const struct place *p, int64_t except)
+{
+    return on_group(c, conn,
+                    "UPDATE task SET position = position + 1 "
+                    "WHERE " GROUP " AND position >= $3::int",
+                    p, p->position, except);
+}
+
+static duban_status close_gap(struct call *c, PGconn *conn, const struct place *p, int64_t except)
+{
+    return on_group(c, conn,
+                    "UPDATE task SET position = position - 1 "
+                    "WHERE " GROUP " AND position > $3::int",
+                    p, p->position, except);
+}
+
+/* Recomputes the paths of the group's tasks from position `from` on, and
+ * of everything below them. Rows whose path changes (which includes every
+ * sibling a gap moved) get a new version, except the task being written:
+ * its own write counts once. */
+static duban_status repath(struct call *c, PGconn *conn, const struct place *p, long from, int64_t except)
+{
+    return on_group(c, conn,
+                    "WITH RECURSIVE t(id, path) AS ("
+                    " SELECT s.id, coalesce((SELECT path FROM task WHERE id = $2::bigint), '{}') || s.position"
+                    " FROM task s WHERE s.plan_id = $1 AND s.parent_id IS NOT DISTINCT FROM $2::bigint"
+                    " AND s.position >= $3::int"
+                    " UNION ALL SELECT k.id, t.path || k.position FROM task k JOIN t ON k.parent_id = t.id) "
+                    "UPDATE task SET path = t.path,"
+                    " version = version + CASE WHEN task.id = $4::bigint THEN 0 ELSE 1 END,"
+                    " updated_at = now() FROM t WHERE task.id = t.id AND task.path IS DISTINCT FROM t.path",
+                    p, from, except);
+}
+
+/* Reports each id of `list` (a JSON array) missing from `table`. */
+static duban_status check_ids_exist(struct call *c, PGconn *conn, const char *field, const char *table,
+                                    const json_t *list)
+{
+    if (!json_array_size(list))
+        return DUBAN_OK;
+    char *ids = sql_text(list), sql[200];
+    const char *params[] = {ids};
+    snprintf(sql, sizeof sql, "SELECT x FROM unnest($1::bigint[]) x WHERE NOT EXISTS (SELECT 1 FROM %s WHERE id = x)",
+             table);
+    PGresult *res;
+    duban_status s = db_exec(c, conn, &res, sql, 1, params);
+    free(ids);
+    if (s != DUBAN_OK)
+        return s;
+    for (int i = 0; i < PQntuples(res); i++)
+        call_field_error(c, field, "%s %s does not exist", table, PQgetvalue(res, i, 0));
+    PQclear(res);
+    return DUBAN_OK;
+}
+
+/* Checks the parent (same plan, no cycle, shallower level) and fills in
+ * the level when absent. */
+static duban_status check_parent(struct call *c, PGconn *conn, struct write *w, const struct place *p)
+{
+    json_t *level = json_object_get(w->doc, "level");
+    if (!p->has_parent) {
+        if (!json_is_integer(level))
+            json_object_set_new(w->doc, "level", json_integer(1));
+        else if (json_integer_value(level) != 1)
+            call_field_error(c, "level", "a task at the top of the plan has level 1");
+        return DUBAN_OK;
+    }
+    char self[24];
+    id_text(w->id, self);
+    const char *params[] = {p->parent, self};
+    PGresult *res;
+    duban_status s = db_exec(c, conn, &res,
+                             "SELECT plan_id, level, EXISTS (SELECT 1 FROM task me WHERE me.id = $2::bigint"
+                             " AND p.path[1:array_length(me.path, 1)] = me.path AND p.plan_id = me.plan_id) "
+                             "FROM task p WHERE p.id = $1::bigint FOR SHARE",
+                             2, params);
+    if (s != DUBAN_OK)
+        return s;
+    if (PQntuples(res) == 0) {
+        call_field_error(c, "parent_id", "task %s does not exist", p->parent);
+    } else if (strcmp(PQgetvalue(res, 0, 0), p->plan) != 0) {
+        call_field_error(c, "parent_id", "task %s belongs to another plan", p->parent);
+    } else if (strcmp(PQgetvalue(res, 0, 2), "t") == 0) {
+        call_field_error(c, "parent_id", "task %s is this task or below it: that would make a cycle", p->parent);
+    } else {
+        long parent_level = atol(PQgetvalue(res, 0, 1));
+        if (parent_level >= 4)
+            call_field_error(c, "parent_id", "task %s is a paragraph (level 4) and cannot have children", p->parent);
+        else if (!json_is_integer(level))
+            json_object_set_new(w->doc, "level", json_integer(parent_level + 1));
+        else if (json_integer_value(level) <= parent_level)
+            call_field_error(c, "level", "must be deeper than the parent's level %ld", parent_level);
+    }
+    PQclear(res);
+    return DUBAN_OK;
+}
+
+/* The number of tasks in p's sibling group, not counting `except`. */
+static long group_size(struct call *c, PGconn *conn, const struct place *p, int64_t except)
+{
+    char ex[24];
+    id_text(except, ex);
+    const char *params[] = {p->plan, p->has_parent ? p->parent : NULL, "0", ex};
+    PGresult *res;
+    if (db_exec(c, conn, &res, "SELECT count(*) FROM task WHERE " GROUP " AND $3::int = 0", 4, params) != DUBAN_OK)
+        return -1;
+    long n = atol(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return n;
+}
+
+/* Decides the position: kept when the task stays in its group and none is
+ * given, appended when it moves or is new, else the one given (1..n+1). */
+static duban_status choose_position(struct call *c, PGconn *conn, struct write *w, struct place *p,
+                                    const struct place *was)
+{
+    long n = group_size(c, conn, p, w->id);
+    if (n < 0)
+        return DUBAN_UNAVAILABLE;
+    if (!p->position)
+        p->position = was && same_group(p, was) ? was->position : n + 1;
+    if (p->position > n + 1)
+        call_field_error(c, "position", "must be from 1 to %ld among this task's siblings", n + 1);
+    json_object_set_new(w->doc, "position", json_integer(p->position));
+    return DUBAN_OK;
+}
+
+/* Before a task is written: every rule that needs the database, then room
+ * made among the new siblings. Before a delete: children need cascade. */
+static duban_status prepare_task(struct call *c, PGconn *conn, struct write *w)
+{
+    struct place p, was;
+    if (w->old)
+        place_of(w->old, &was);
+    if (!w->doc) {
+        char kids[128];
+        long n = still_used(c, conn, "SELECT id FROM task WHERE parent_id = $1 ORDER BY position", w->id, kids,
+                            sizeof kids);
+        if (n < 0)
+            return DUBAN_UNAVAILABLE;
+        if (n > 0 && !w->cascade)
+            return call_fail(c, DUBAN_CONFLICT, "task %lld has %ld child task(s): %s; delete with ?cascade=true "
+                             "to remove them too", (long long)w->id, n, kids);
+        return DUBAN_OK;
+    }
+    place_of(w->doc, &p);
+    if (w->old && strcmp(p.plan, was.plan) != 0)
+        call_field_error(c, "plan_id", "a task cannot move to another plan");
+    if (!json_object_get(w->doc, "title") && !json_object_get(w->doc, "body"))
+        call_field_error(c, "title", "a task needs a title or a body");
+    json_t *plan = json_pack("[O]", json_object_get(w->doc, "plan_id"));
+    duban_status s = check_ids_exist(c, conn, "plan_id", "plan", plan);
+    json_decref(plan);
+    if (s == DUBAN_OK)
+        s = check_parent(c, conn, w, &p);
+    if (s == DUBAN_OK)
+        s = check_ids_exist(c, conn, "leader_ids", "leader", json_object_get(w->doc, "leader_ids"));
+    if (s == DUBAN_OK)
+        s = check_ids_exist(c, conn, "unit_ids", "unit", json_object_get(w->doc, "unit_ids"));
+    if (s == DUBAN_OK)
+        s = choose_position(c, conn, w, &p, w->old ? &was : NULL);
+    if (s == DUBAN_OK && (s = call_errors_status(c, DUBAN_INVALID)) == DUBAN_OK) {
+        int moved = !w->old || !same_group(&p, &was) || p.position != was.position;
+        if (moved && w->old)
+            s = close_gap(c, conn, &was, w->id);
+        if (moved && s == DUBAN_OK)
+            s = open_gap(c, conn, &p, w->id);
+    }
+    return s;
+}
+
+/* Makes the task's leaders or units exactly the ordered ids of `list`. */
+static duban_status store_assignments(struct call *c, PGconn *conn, const char *table, const char *column,
+                                      const char *id, const json_t *list)
+{
+    char sql[256];
+    const char *del[] = {id};
+    snprintf(sql, sizeof sql, "DELETE FROM %s WHERE task_id = $1", table);
+    duban_status s = db_run(c, conn, sql, 1, del);
+    if (s != DUBAN_OK || !json_array_size(list))
+        return s;
+    char *ids = sql_text(list);
+    const char *params[] = {id, ids};
+    snprintf(sql, sizeof sql,
+             "INSERT INTO %s (task_id, %s, position) SELECT $1, x, n FROM unnest($2::bigint[]) WITH ORDINALITY a(x, n)",
+             table, column);
+    s = db_run(c, conn, sql, 2, params);
+    free(ids);
+    return s;
+}
+
+/* After a task is written: its assignments and the paths of everything
+ * whose position changed. After a delete: its old place closed up. */
+static duban_status finish_task(struct call *c, PGconn *conn, struct write *w)
+{
+    struct place p, was;
+    if (w->old)
+        place_of(w->old, &was);
+    if (!w->doc) {
+        duban_status s = close_gap(c, conn, &was, w->id);
+        return s == DUBAN_OK ? repath(c, conn, &was, was.position, 0) : s;
+    }
+    place_of(w->doc, &p);
+    char id[24];
+    id_text(w->id, id);
+    duban_status s = store_assignments(c, conn, "task_leader", "leader_id", id, json_object_get(w->doc, "leader_ids"));
+    if (s == DUBAN_OK)
+        s = store_assignments(c, conn, "task_unit", "unit_id", id, json_object_get(w->doc, "unit_ids"));
+    if (s == DUBAN_OK && w->old && !same_group(&p, &was))
+        s = repath(c, conn, &was, was.position, w->id);
+    if (s == DUBAN_OK) {
+        long from = w->old && same_group(&p, &was) && was.position < p.position ? was.position : p.position;
+        s = repath(c, conn, &p, from, w->id);
+    }
+    return s;
+}
+
+const struct resource task_resource = {
+    .name = "task",
+    .table = "task",
+    .json = TASK_JSON,
+    .fields = {FIELDS, sizeof FIELDS / sizeof *FIELDS, READ_ONLY},
+    .prepare = prepare_task,
+    .finish = finish_task,
+};
+
+#define OPEN "r.status IN ('not_started', 'in_progress')"
+
+static const struct filter FILTERS[] = {
+    {"plan_id", FILTER_ID, "r.plan_id = $$", NULL, 0, 0, NULL},
+    {"parent_id", FILTER_ID_OR_NULL, "r.parent_id = $$", "r.parent_id IS NULL", 0, 0, NULL},
+    {"level", FILTER_INT, "r.level = $$", NULL, 1, 4, NULL},
+    {"unit_id", FILTER_ID, "r.id IN (SELECT tu.task_id FROM task_unit tu WHERE tu.unit_id = $$)", NULL, 0, 0, NULL},
+    {"role", FILTER_ENUM,
+     "r.id IN (SELECT tu.task_id FROM task_unit tu WHERE tu.unit_id = {unit_id} AND "
+     "CASE WHEN $$ = 'lead' THEN tu.position = 1 ELSE tu.position > 1 END)",
+     NULL, 0, 0, ROLES},
+    {"leader_id", FILTER_ID, "r.id IN (SELECT tl.task_id FROM task_leader tl WHERE tl.leader_id = $$)", NULL, 0, 0, NULL},
+    {"status", FILTER_ENUM, "r.status = $$", NULL, 0, 0, STATUSES},
+    {"warning", FILTER_ENUM, "task_warning(r.status, r.due_on) = $$", NULL, 0, 0, WARNINGS},
+    {"overdue", FILTER_BOOL, OPEN " AND r.due_on < current_date",
+     "NOT (" OPEN " AND r.due_on IS NOT NULL AND r.due_on < current_date)", 0, 0, NULL},
+    {"due_before", FILTER_DATE, "r.due_on <= $$::date", NULL, 0, 0, NULL},
+    {"due_after", FILTER_DATE, "r.due_on >= $$::date", NULL, 0, 0, NULL},
+    {"q", FILTER_TEXT, "strpos(lower(coalesce(r.title, '') || ' ' || coalesce(r.body, '')), lower($$)) > 0", NULL, 0, 0, NULL},
+    {NULL, 0, NULL, NULL, 0, 0, NULL},
+};
+
+static const struct sort_key SORTS[] = {
+    COMMON_SORTS,
+    {"path", "r.plan_id, r.path"},
+    {"due_on", "r.due_on"},
+    {"status", "r.status"},
+    {"progress", "r.progress"},
+    {"title", "r.title"},
+    {"level", "r.level"},
+    {NULL, NULL},
+};
+
+const struct list_spec task_list = {"task", TASK_JSON, FILTERS, SORTS, "r.plan_id, r.path, r.id"};

@@ -1,0 +1,102 @@
+/* Units (责任单位): a unique name, aliases unique across every unit's names,
+ * and a kind. A unit still assigned to a task or named on a progress log
+ * cannot be deleted. */
+#include <stdio.h>
+#include <string.h>
+
+#include "model/db.h"
+#include "model/resources.h"
+
+static const char *const KINDS[] = {"department", "township", "enterprise", "group", "other", NULL};
+
+static const struct field FIELDS[] = {
+    {"name", FIELD_TEXT, 1, 1, 200, NULL, "name", NULL},
+    {"kind", FIELD_ENUM, 0, 0, 0, KINDS, "kind", "'department'"},
+    {"aliases", FIELD_TEXT_LIST, 0, 0, 50, NULL, NULL, NULL},
+};
+static const char *const READ_ONLY[] = {COMMON_READ_ONLY, NULL};
+
+#define UNIT_JSON                                                                                       \
+    "json_build_object('id', r.id, 'name', r.name, 'aliases', coalesce((SELECT json_agg(n.name ORDER BY " \
+    "n.name) FROM unit_name n WHERE n.unit_id = r.id AND n.is_alias), '[]'), 'kind', r.kind, " COMMON_JSON ")"
+
+/* Reports, as a conflict, any wanted alias that is already a name of
+ * another unit or this unit's own name. */
+static duban_status check_aliases(struct call *c, PGconn *conn, const char *id, const char *aliases)
+{
+    const char *params[] = {id, aliases};
+    PGresult *res;
+    duban_status s = db_exec(c, conn, &res,
+                             "SELECT n.name, u.name, u.id FROM unit_name n JOIN unit u ON u.id = n.unit_id "
+                             "WHERE n.name = ANY($2::text[]) AND NOT (n.unit_id = $1::bigint AND n.is_alias)",
+                             2, params);
+    if (s != DUBAN_OK)
+        return s;
+    for (int i = 0; i < PQntuples(res); i++)
+        call_field_error(c, "aliases", "'%s' is already a name of unit %s (id %s)", PQgetvalue(res, i, 0),
+                         PQgetvalue(res, i, 1), PQgetvalue(res, i, 2));
+    PQclear(res);
+    return call_errors_status(c, DUBAN_CONFLICT);
+}
+
+/* Makes the unit's aliases exactly those of the document. */
+static duban_status store_aliases(struct call *c, PGconn *conn, struct write *w)
+{
+    if (!w->doc)
+        return DUBAN_OK;
+    char id[24];
+    id_text(w->id, id);
+    json_t *list = json_object_get(w->doc, "aliases");
+    json_t *empty = json_array();
+    char *aliases = sql_text(list && !json_is_null(list) ? list : empty);
+    json_decref(empty);
+    const char *params[] = {id, aliases};
+    duban_status s = db_run(c, conn, "DELETE FROM unit_name WHERE unit_id = $1 AND is_alias", 1, params);
+    if (s == DUBAN_OK)
+        s = check_aliases(c, conn, id, aliases);
+    if (s == DUBAN_OK)
+        s = db_run(c, conn,
+                   "INSERT INTO unit_name (name, unit_id, is_alias) SELECT unnest($2::text[]), $1, true", 2, params);
+    free(aliases);
+    return s;
+}
+
+/* Refuses to delete a unit that tasks or progress logs still name. */
+static duban_status refuse_if_used(struct call *c, PGconn *conn, struct write *w)
+{
+    if (w->doc)
+        return DUBAN_OK;
+    char tasks[128], logs[128];
+    long ntasks = still_used(c, conn, "SELECT task_id FROM task_unit WHERE unit_id = $1 ORDER BY task_id", w->id,
+                             tasks, sizeof tasks);
+    long nlogs = still_used(c, conn, "SELECT id FROM progress_log WHERE unit_id = $1 ORDER BY id", w->id, logs,
+                            sizeof logs);
+    if (ntasks < 0 || nlogs < 0)
+        return DUBAN_UNAVAILABLE;
+    if (ntasks == 0 && nlogs == 0)
+        return DUBAN_OK;
+    return call_fail(c, DUBAN_CONFLICT,
+                     "unit %lld is still assigned to %ld task(s)%s%s and named on %ld progress log(s)%s%s; "
+                     "reassign them or merge the unit into another",
+                     (long long)w->id, ntasks, ntasks ? ": " : "", tasks, nlogs, nlogs ? ": " : "", logs);
+}
+
+const struct resource unit_resource = {
+    .name = "unit",
+    .table = "unit",
+    .json = UNIT_JSON,
+    .fields = {FIELDS, sizeof FIELDS / sizeof *FIELDS, READ_ONLY},
+    .prepare = refuse_if_used,
+    .finish = store_aliases,
+};
+
+static const struct filter FILTERS[] = {
+    {"name", FILTER_TEXT, "EXISTS (SELECT 1 FROM unit_name n WHERE n.unit_id = r.id AND n.name = $$)", NULL, 0, 0, NULL},
+    {"kind", FILTER_ENUM, "r.kind = $$", NULL, 0, 0, KINDS},
+    {"q", FILTER_TEXT, "EXISTS (SELECT 1 FROM unit_name n WHERE n.unit_id = r.id AND strpos(lower(n.name), lower($$)) > 0)",
+     NULL, 0, 0, NULL},
+    {NULL, 0, NULL, NULL, 0, 0, NULL},
+};
+static const struct sort_key SORTS[] = {COMMON_SORTS, {"name", "r.name"}, {"kind", "r.kind"}, {NULL, NULL}};
+
+const struct list_spec unit_list = {"unit", UNIT_JSON, FILTERS, SORTS, "r.id"};

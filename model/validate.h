@@ -1,0 +1,55 @@
+/* Checking a JSON document against a resource's fields, reporting every
+ * problem at once: unknown fields and wrong JSON types make the whole
+ * document malformed (DUBAN_BAD_INPUT, 400), well-typed values that break a
+ * rule make it invalid (DUBAN_INVALID, 422). */
+#ifndef DUBAN_VALIDATE_H
+#define DUBAN_VALIDATE_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "model/call.h"
+
+enum field_type {
+    FIELD_TEXT,       /* a string of min..max characters */
+    FIELD_DATE,       /* "YYYY-MM-DD", a real date */
+    FIELD_INT,        /* an integer in min..max */
+    FIELD_ENUM,       /* one of choices */
+    FIELD_ID,         /* a positive 64-bit integer */
+    FIELD_ID_LIST,    /* an array of min..max distinct ids */
+    FIELD_TEXT_LIST   /* an array of at most max distinct strings of 1..200 characters */
+};
+
+struct field {
+    const char *name;
+    enum field_type type;
+    int required;                 /* present and not null */
+    long min, max;
+    const char *const *choices;   /* FIELD_ENUM: NULL-terminated */
+    const char *column;           /* table column, or NULL when stored otherwise */
+    const char *fallback;         /* SQL expression stored when the value is absent, or NULL */
+    int transient;                /* not carried from the current state into a merge patch */
+};
+
+struct fieldset {
+    const struct field *fields;
+    size_t count;
+    const char *const *read_only; /* accepted and ignored (a GET sent back), NULL-terminated */
+};
+
+/* Checks doc (an object) against set and removes read-only members, so
+ * that doc then holds only known fields. Returns DUBAN_OK, DUBAN_BAD_INPUT
+ * or DUBAN_INVALID with every problem in c->errors. */
+duban_status validate_document(struct call *c, const struct fieldset *set, json_t *doc);
+
+/* 1 when text is a real calendar date written YYYY-MM-DD. */
+int valid_date(const char *text);
+
+/* The number of UTF-8 characters in a valid UTF-8 string. */
+size_t utf8_length(const char *text);
+
+/* The text of a scalar JSON value for a SQL parameter (malloc'd), NULL for
+ * null or a missing value. Arrays become PostgreSQL array literals. */
+char *sql_text(const json_t *value);
+
+#endif
