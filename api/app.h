@@ -8,12 +8,14 @@
 #include "api/config.h"
 
 struct db;
+struct ratelimit;
 struct router;
 
 struct app {
     struct config cfg;
     struct db *db;
     struct router *router;
+    struct ratelimit *ratelimit;
     atomic_int in_flight;          /* requests being handled now */
     atomic_long requests_total;
     atomic_long responses_5xx;

@@ -15,7 +15,7 @@ struct setting {
     const char *fallback;
     const char *meaning;
     enum kind kind;
-    long min, max;       /* bounds for INTEGER */
+    long min, max;       /* bounds for INTEGER; min is the least length of TEXT */
     size_t offset;       /* into struct config */
     size_t size;         /* of the field, for TEXT */
 };
@@ -23,7 +23,7 @@ struct setting {
 #define FIELD(f) offsetof(struct config, f), sizeof(((struct config *)0)->f)
 
 static const struct setting settings[] = {
-    {"DUBAN_DATABASE_URL", "postgresql:///duban", "libpq connection URI or string", TEXT, 0, 0, FIELD(database_url)},
+    {"DUBAN_DATABASE_URL", "postgresql:///duban", "libpq connection URI or string", TEXT, 1, 0, FIELD(database_url)},
     {"DUBAN_LISTEN", "0.0.0.0:8080", "address and port to serve on (host:port)", LISTEN, 0, 0, FIELD(listen_host)},
     {"DUBAN_DB_POOL_SIZE", "8", "database connections at most", INTEGER, 1, 256, FIELD(db_pool_size)},
     {"DUBAN_MAX_BODY_BYTES", "1048576", "largest request body accepted", INTEGER, 1024, 64L << 20, FIELD(max_body_bytes)},
@@ -34,7 +34,8 @@ static const struct setting settings[] = {
     {"DUBAN_REQUIRE_IF_MATCH", "0", "refuse PUT, PATCH and DELETE without If-Match (0 or 1)", BOOLEAN, 0, 1, FIELD(require_if_match)},
     {"DUBAN_IDLE_TIMEOUT_S", "30", "seconds before an idle client connection is closed", INTEGER, 1, 3600, FIELD(idle_timeout_s)},
     {"DUBAN_MAX_CONNECTIONS", "4000", "client connections at most", INTEGER, 16, 60000, FIELD(max_connections)},
-    {"DUBAN_THREADS", "4", "HTTP worker threads", INTEGER, 1, 64, FIELD(threads)},
+    {"DUBAN_RATE_LIMIT_PER_MIN", "12000", "requests per token per minute, 0 for no limit", INTEGER, 0, 10000000, FIELD(rate_limit_per_min)},
+    {"DUBAN_CORS_ORIGINS", "", "browser origins allowed to call the API, comma-separated", TEXT, 0, 0, FIELD(cors_origins)},
 };
 
 /* Parses a whole decimal integer within [min, max]; 0 on success. */
@@ -72,7 +73,7 @@ static int apply(const struct setting *s, const char *text, struct config *cfg)
     long v;
     switch (s->kind) {
     case TEXT:
-        if (!*text || strlen(text) >= s->size)
+        if (strlen(text) < (size_t)s->min || strlen(text) >= s->size)
             return -1;
         strcpy(field, text);
         return 0;

@@ -19,7 +19,8 @@ struct config {
     int require_if_match;
     int idle_timeout_s;
     int max_connections;
-    int threads;
+    int rate_limit_per_min;
+    char cors_origins[1024];   /* comma-separated; empty allows none */
 };
 
 /* Fills cfg from the environment. Writes one line per bad variable to err,

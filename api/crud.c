@@ -14,8 +14,14 @@ void call_for_request(struct call *c, const struct _u_response *res, struct app 
 {
     call_init(c, app->db);
     const struct exchange *ex = exchange_of(res);
-    if (ex)
-        c->request_id = ex->request_id;
+    if (!ex)
+        return;
+    c->request_id = ex->request_id;
+    if (ex->authenticated) {
+        c->token_id = ex->actor.token_id;
+        c->token_name = ex->actor.name;
+        c->unit_scope = ex->actor.role == ROLE_REPORTER ? ex->actor.unit_id : 0;
+    }
 }
 
 static void set_etag(struct _u_response *res, const json_t *doc)
@@ -198,7 +204,8 @@ int cb_crud_create(const struct _u_request *req, struct _u_response *res, void *
         return reply_problem(req, res, 400, "Idempotency-Key must have 1 to 200 characters", NULL);
     }
     char scope[300];
-    snprintf(scope, sizeof scope, "POST %s", req->url_path);
+    const struct exchange *ex = exchange_of(res);
+    snprintf(scope, sizeof scope, "%lld POST %s", (long long)(ex ? ex->actor.token_id : 0), req->url_path);
     char *request_text = strndup(req->binary_body, req->binary_body_length);
     struct idempotency idem = {scope, key, request_text, location};
 

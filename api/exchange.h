@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <ulfius.h>
 
+#include "model/token.h"
+
 struct app;
 
 struct exchange {
@@ -17,6 +19,8 @@ struct exchange {
     char path[256];
     int64_t started_ns;
     int status;
+    int authenticated;       /* actor is set */
+    struct actor actor;
 };
 
 /* The exchange of this response, set by cb_exchange_begin. */

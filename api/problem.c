@@ -47,6 +47,7 @@ int problem_http_status(duban_status s)
     case DUBAN_INVALID: return 422;
     case DUBAN_CONFLICT: return 409;
     case DUBAN_STALE: return 412;
+    case DUBAN_FORBIDDEN: return 403;
     case DUBAN_UNAVAILABLE: return 503;
     case DUBAN_ERROR: break;
     }

@@ -6,5 +6,6 @@ struct router;
 
 void health_register(struct router *r);
 void resources_register(struct router *r);
+void tokens_register(struct router *r);
 
 #endif

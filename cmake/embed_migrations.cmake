@@ -1,5 +1,7 @@
 # Writes OUT, a C file defining duban_migrations[]: the name and text of every
-# migration in FILES, in order. Invoked by the build, never by hand.
+# migration in DIR, in order. Invoked by the build, never by hand.
+file(GLOB FILES ${DIR}/*.sql)
+list(SORT FILES)
 set(body "/* Generated from migrations/ by cmake/embed_migrations.cmake. */\n")
 string(APPEND body "#include \"model/migrate.h\"\n\n")
 set(table "const struct migration duban_migrations[] = {\n")

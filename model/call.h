@@ -16,6 +16,7 @@ struct call {
     int64_t token_id;        /* 0 when acting from the command line */
     const char *token_name;  /* borrowed; NULL from the command line */
     const char *request_id;  /* borrowed; may be NULL */
+    int64_t unit_scope;      /* a reporter acts only for this unit; 0 for anyone */
     char detail[256];        /* why it failed, safe to show a client */
     char sqlstate[6];        /* of the last database error, "" if none */
     char constraint[64];     /* constraint named by that error, "" if none */

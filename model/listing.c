@@ -69,6 +69,9 @@ static int value_ok(struct call *c, const struct filter *f, const char *v)
     case FILTER_DATE:
         ok = valid_date(v);
         break;
+    case FILTER_TIME:
+        ok = valid_date(v) || valid_timestamp(v);
+        break;
     case FILTER_TEXT:
         ok = *v && utf8_length(v) <= 200;
         break;

@@ -29,11 +29,17 @@ static const char *const READ_ONLY[] = {COMMON_READ_ONLY, NULL};
     "r.problems, 'next_steps', r.next_steps, 'reporter', r.reporter, " COMMON_JSON ")"
 
 /* The task exists and is locked (reports on one task apply one at a time),
- * and the reporting unit is one of its units. */
+ * and the reporting unit is one of its units. A reporter (c->unit_scope)
+ * acts only for its own unit and only on its own unit's logs. */
 static duban_status check_report(struct call *c, PGconn *conn, struct write *w)
 {
+    if (c->unit_scope && w->old && json_integer_value(json_object_get(w->old, "unit_id")) != c->unit_scope)
+        return call_fail(c, DUBAN_FORBIDDEN, "this token reports for unit %lld, not for the unit of this log",
+                         (long long)c->unit_scope);
     if (!w->doc)
         return DUBAN_OK;
+    if (c->unit_scope && json_integer_value(json_object_get(w->doc, "unit_id")) != c->unit_scope)
+        return call_fail(c, DUBAN_FORBIDDEN, "this token reports only for unit %lld", (long long)c->unit_scope);
     json_int_t task = json_integer_value(json_object_get(w->doc, "task_id"));
     if (w->old && task != json_integer_value(json_object_get(w->old, "task_id")))
         call_field_error(c, "task_id", "a progress log cannot move to another task");
@@ -52,9 +58,12 @@ static duban_status check_report(struct call *c, PGconn *conn, struct write *w)
         PQclear(res);
         return call_fail(c, DUBAN_NOT_FOUND, "task %s does not exist", task_id);
     }
-    if (strcmp(PQgetvalue(res, 0, 0), "t") != 0)
-        call_field_error(c, "unit_id", "unit %s is not one of the units of task %s", unit_id, task_id);
+    int assigned = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
     PQclear(res);
+    if (!assigned && c->unit_scope)
+        return call_fail(c, DUBAN_FORBIDDEN, "unit %s is not assigned to task %s", unit_id, task_id);
+    if (!assigned)
+        call_field_error(c, "unit_id", "unit %s is not one of the units of task %s", unit_id, task_id);
     return call_errors_status(c, DUBAN_INVALID);
 }
 

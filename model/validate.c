@@ -1,5 +1,6 @@
 #include "model/validate.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,33 @@ int valid_date(const char *text)
     return y >= 1900 && y <= 9999 && m >= 1 && m <= 12 && d >= 1 && d <= days[m - 1] + (m == 2 && leap);
 }
 
+int valid_timestamp(const char *text)
+{
+    char date[11];
+    int h, mi, sec, used = 0;
+    if (strlen(text) < 20 || text[10] != 'T')
+        return 0;
+    memcpy(date, text, 10);
+    date[10] = '\0';
+    if (!valid_date(date) || sscanf(text + 11, "%2d:%2d:%2d%n", &h, &mi, &sec, &used) != 3 || used != 8 ||
+        h > 23 || mi > 59 || sec > 60)
+        return 0;
+    const char *p = text + 19;
+    if (*p == '.') {
+        p++;
+        if (!isdigit((unsigned char)*p))
+            return 0;
+        while (isdigit((unsigned char)*p))
+            p++;
+    }
+    if (strcmp(p, "Z") == 0)
+        return 1;
+    int zh, zm;
+    used = 0;
+    return (*p == '+' || *p == '-') && sscanf(p + 1, "%2d:%2d%n", &zh, &zm, &used) == 2 && used == 5 &&
+           !p[6] && zh <= 23 && zm <= 59;
+}
+
 static const struct field *find_field(const struct fieldset *set, const char *name)
 {
     for (size_t i = 0; i < set->count; i++)
@@ -44,6 +72,7 @@ static int json_type_ok(const struct field *f, const json_t *v)
     switch (f->type) {
     case FIELD_TEXT:
     case FIELD_DATE:
+    case FIELD_TIMESTAMP:
     case FIELD_ENUM:
         return json_is_string(v);
     case FIELD_INT:
@@ -109,6 +138,10 @@ static void check_value(struct call *c, const struct field *f, const json_t *v)
     case FIELD_DATE:
         if (!valid_date(s))
             call_field_error(c, f->name, "must be a date written YYYY-MM-DD");
+        break;
+    case FIELD_TIMESTAMP:
+        if (!valid_timestamp(s))
+            call_field_error(c, f->name, "must be an RFC 3339 date-time such as 2027-01-31T08:00:00Z");
         break;
     case FIELD_INT:
         if (i < f->min || i > f->max)

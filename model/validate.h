@@ -13,6 +13,7 @@
 enum field_type {
     FIELD_TEXT,       /* a string of min..max characters */
     FIELD_DATE,       /* "YYYY-MM-DD", a real date */
+    FIELD_TIMESTAMP,  /* RFC 3339 date-time, e.g. 2026-01-31T08:00:00Z */
     FIELD_INT,        /* an integer in min..max */
     FIELD_ENUM,       /* one of choices */
     FIELD_ID,         /* a positive 64-bit integer */
@@ -44,6 +45,9 @@ duban_status validate_document(struct call *c, const struct fieldset *set, json_
 
 /* 1 when text is a real calendar date written YYYY-MM-DD. */
 int valid_date(const char *text);
+
+/* 1 when text is an RFC 3339 date-time with a time zone. */
+int valid_timestamp(const char *text);
 
 /* The number of UTF-8 characters in a valid UTF-8 string. */
 size_t utf8_length(const char *text);

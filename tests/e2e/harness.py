@@ -70,10 +70,39 @@ class Response:
         return f"<{self.status} {self.body[:300]!r}>"
 
 
+RESPONSE_LOG = os.environ.get("DUBAN_RESPONSE_LOG")
+
+
+def record(method, path, headers, body, response):
+    """Appends the exchange to $DUBAN_RESPONSE_LOG (JSON lines), which the
+    contract check validates against openapi.yaml after the tests."""
+    if not RESPONSE_LOG:
+        return
+    entry = {"method": method, "path": path.split("?", 1)[0], "status": response.status,
+             "content_type": response.header("content-type"),
+             "request_content_type": headers.get("Content-Type"),
+             "body": response.body.decode("utf-8", errors="replace")}
+    with open(RESPONSE_LOG, "a", encoding="utf-8") as f:
+        f.write(json.dumps(entry, ensure_ascii=False) + "\n")
+
+
+def duban_command(url, *args, check=True):
+    """Runs a duban command against the database at url; returns its stdout."""
+    env = dict(os.environ, DUBAN_DATABASE_URL=url)
+    out = subprocess.run([DUBAN_BIN, *args], env=env, capture_output=True, text=True, timeout=60)
+    if check and out.returncode != 0:
+        raise RuntimeError(f"duban {' '.join(args)} failed: {out.stderr}")
+    return out.stdout
+
+
 class Server:
-    """The real duban, started on a free port against url."""
+    """The real duban, started on a free port against url. Requests carry
+    `token` as a bearer token unless they set Authorization themselves."""
+
+    token = None
 
     def __init__(self, url, **env):
+        self.url = url
         self.port = free_port()
         self.log = tempfile.NamedTemporaryFile(prefix="duban-", suffix=".log", delete=False)
         full_env = dict(os.environ)
@@ -98,6 +127,8 @@ class Server:
 
     def request(self, method, path, body=None, headers=None, json_body=None, timeout=30):
         headers = dict(headers or {})
+        if self.token and not any(k.lower() == "authorization" for k in headers):
+            headers["Authorization"] = "Bearer " + self.token
         if json_body is not None:
             body = json.dumps(json_body, ensure_ascii=False).encode("utf-8")
             headers.setdefault("Content-Type", "application/json")
@@ -107,9 +138,11 @@ class Server:
         try:
             conn.request(method, path, body=body, headers=headers)
             r = conn.getresponse()
-            return Response(r.status, r.getheaders(), r.read())
+            response = Response(r.status, r.getheaders(), r.read())
         finally:
             conn.close()
+        record(method, path, headers, body, response)
+        return response
 
     def stop(self, sig=signal.SIGTERM, timeout=15):
         if self.proc.poll() is None:
@@ -131,6 +164,15 @@ class ServerTest(unittest.TestCase):
     def setUpClass(cls):
         cls.db = Database()
         cls.server = Server(cls.db.url, **cls.server_env)
+        cls.server.token = cls.make_token("admin")
+
+    @classmethod
+    def make_token(cls, role, unit_id=None, name=None):
+        """A new token of this role (reporters bound to unit_id), from the command line."""
+        args = ["token", "create", "--role", role, "--name", name or f"{role}-{uuid.uuid4().hex[:8]}"]
+        if unit_id is not None:
+            args += ["--unit", str(unit_id)]
+        return duban_command(cls.db.url, *args).strip()
 
     @classmethod
     def tearDownClass(cls):

@@ -1,0 +1,69 @@
+/* Tokens and the audit journal over HTTP, for admins (the guard sees to
+ * that). A token's secret appears once, in the answer to its creation. */
+#include <stdio.h>
+
+#include "api/app.h"
+#include "api/crud.h"
+#include "api/exchange.h"
+#include "api/problem.h"
+#include "api/request.h"
+#include "api/router.h"
+#include "api/routes.h"
+#include "model/audit.h"
+#include "model/token.h"
+
+static const struct crud tokens = {&token_resource, &token_list, "/api/v1/tokens/", NULL, 0};
+static const struct crud audit = {NULL, &audit_list, NULL, NULL, 0};
+
+static int cb_token_create(const struct _u_request *req, struct _u_response *res, void *ctx)
+{
+    struct app *app = ((struct route_ctx *)ctx)->app;
+    if (header(req, "Idempotency-Key"))
+        return reply_problem(req, res, 400,
+                             "a token cannot be created idempotently: its secret is never stored, so it cannot be "
+                             "replayed; create it without Idempotency-Key",
+                             NULL);
+    json_t *body, *doc = NULL;
+    if (json_body_or_reply(req, res, 0, &body) != 0)
+        return U_CALLBACK_COMPLETE;
+    struct call c;
+    call_for_request(&c, res, app);
+    duban_status s = token_create(&c, body, &doc);
+    json_decref(body);
+    int rc;
+    if (s == DUBAN_OK) {
+        char location[64];
+        snprintf(location, sizeof location, "/api/v1/tokens/%lld",
+                 (long long)json_integer_value(json_object_get(doc, "id")));
+        ulfius_add_header_to_response(res, "Location", location);
+        rc = reply_document(res, 201, doc);
+    } else {
+        rc = reply_failure(req, res, &c, s);
+    }
+    json_decref(doc);
+    call_clear(&c);
+    return rc;
+}
+
+static int cb_token_revoke(const struct _u_request *req, struct _u_response *res, void *ctx)
+{
+    struct app *app = ((struct route_ctx *)ctx)->app;
+    int64_t id;
+    if (path_id_or_reply(req, res, &id) != 0)
+        return U_CALLBACK_COMPLETE;
+    struct call c;
+    call_for_request(&c, res, app);
+    duban_status s = token_revoke(&c, id);
+    int rc = s == DUBAN_OK ? reply_empty(res, 204) : reply_failure(req, res, &c, s);
+    call_clear(&c);
+    return rc;
+}
+
+void tokens_register(struct router *r)
+{
+    router_add(r, "GET", "/api/v1/tokens", cb_crud_list, &tokens);
+    router_add(r, "POST", "/api/v1/tokens", cb_token_create, &tokens);
+    router_add(r, "GET", "/api/v1/tokens/:" ROUTE_ID, cb_crud_get, &tokens);
+    router_add(r, "DELETE", "/api/v1/tokens/:" ROUTE_ID, cb_token_revoke, &tokens);
+    router_add(r, "GET", "/api/v1/audit", cb_crud_list, &audit);
+}
