@@ -27,6 +27,7 @@ static const struct setting settings[] = {
     {"DUBAN_LISTEN", "0.0.0.0:8080", "address and port to serve on (host:port)", LISTEN, 0, 0, FIELD(listen_host)},
     {"DUBAN_DB_POOL_SIZE", "8", "database connections at most", INTEGER, 1, 256, FIELD(db_pool_size)},
     {"DUBAN_MAX_BODY_BYTES", "1048576", "largest request body accepted", INTEGER, 1024, 64L << 20, FIELD(max_body_bytes)},
+    {"DUBAN_MAX_IMPORT_BYTES", "8388608", "largest plan document accepted by POST /api/v1/plans/import", INTEGER, 1024, 64L << 20, FIELD(max_import_bytes)},
     {"DUBAN_LOG_LEVEL", "info", "error, warn, info or debug", LEVEL, 0, 0, FIELD(log_level)},
     {"DUBAN_STATEMENT_TIMEOUT_MS", "2000", "longest a database statement may run", INTEGER, 100, 600000, FIELD(statement_timeout_ms)},
     {"DUBAN_AUTO_MIGRATE", "1", "apply pending migrations when serving starts (0 or 1)", BOOLEAN, 0, 1, FIELD(auto_migrate)},

@@ -12,6 +12,7 @@ struct config {
     unsigned short listen_port;
     int db_pool_size;
     size_t max_body_bytes;
+    size_t max_import_bytes;
     int log_level;
     int statement_timeout_ms;
     int auto_migrate;

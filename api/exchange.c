@@ -75,6 +75,16 @@ static int body_too_large(const struct _u_request *req, size_t limit)
     return req->binary_body_length > limit;
 }
 
+/* Plan documents may be larger than other bodies. */
+static int is_import(const char *path)
+{
+    const char *suffix = "/plans/import";
+    size_t len = path ? strlen(path) : 0;
+    while (len > 0 && path[len - 1] == '/')
+        len--;
+    return len >= strlen(suffix) && strncmp(path + len - strlen(suffix), suffix, strlen(suffix)) == 0;
+}
+
 int cb_exchange_begin(const struct _u_request *req, struct _u_response *res, void *user_data)
 {
     struct app *app = user_data;
@@ -94,9 +104,10 @@ int cb_exchange_begin(const struct _u_request *req, struct _u_response *res, voi
     ulfius_add_header_to_response(res, "X-Request-Id", ex->request_id);
     ulfius_add_header_to_response(res, "X-Content-Type-Options", "nosniff");
     ulfius_add_header_to_response(res, "Cache-Control", "no-store");
-    if (body_too_large(req, app->cfg.max_body_bytes)) {
+    size_t limit = is_import(req->url_path) ? app->cfg.max_import_bytes : app->cfg.max_body_bytes;
+    if (body_too_large(req, limit)) {
         char detail[96];
-        snprintf(detail, sizeof detail, "the request body exceeds %zu bytes", app->cfg.max_body_bytes);
+        snprintf(detail, sizeof detail, "the request body exceeds %zu bytes", limit);
         return reply_problem(req, res, 413, detail, NULL);
     }
     return U_CALLBACK_CONTINUE;

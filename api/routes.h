@@ -7,5 +7,6 @@ struct router;
 void health_register(struct router *r);
 void resources_register(struct router *r);
 void tokens_register(struct router *r);
+void documents_register(struct router *r);
 
 #endif

@@ -20,7 +20,8 @@ int server_init(struct _u_instance *instance, struct app *app)
 {
     if (ulfius_init_instance(instance, app->cfg.listen_port, NULL, NULL) != U_OK)
         return -1;
-    instance->max_post_body_size = app->cfg.max_body_bytes + 1;
+    instance->max_post_body_size = (app->cfg.max_import_bytes > app->cfg.max_body_bytes ? app->cfg.max_import_bytes
+                                                                                      : app->cfg.max_body_bytes) + 1;
     instance->allowed_post_processor = U_POST_PROCESS_NONE;
     instance->timeout = (unsigned int)app->cfg.idle_timeout_s;
     app->router = router_new(instance, app);
@@ -31,6 +32,7 @@ int server_init(struct _u_instance *instance, struct app *app)
     health_register(app->router);
     resources_register(app->router);
     tokens_register(app->router);
+    documents_register(app->router);
     router_finish(app->router);
     return 0;
 }

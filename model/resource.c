@@ -177,56 +177,6 @@ static duban_status store(struct call *c, PGconn *conn, const struct resource *r
     return s;
 }
 
-/* Idempotency: claims the key for this transaction. When another request
- * already used it, *replay receives its answer (or the call fails when the
- * request differs). A concurrent holder of the key makes this wait for it. */
-static duban_status claim_key(struct call *c, PGconn *conn, const struct idempotency *idem,
-                              struct created *replay, int *claimed)
-{
-    const char *params[] = {idem->scope, idem->key, idem->request};
-    PGresult *res;
-    *claimed = 0;
-    duban_status s = db_exec(c, conn, &res,
-                             "INSERT INTO idempotency_key (scope, key, request_hash, status, body) "
-                             "VALUES ($1, $2, encode(sha256(convert_to($3, 'UTF8')), 'hex'), 0, '') "
-                             "ON CONFLICT DO NOTHING RETURNING 1",
-                             3, params);
-    if (s != DUBAN_OK)
-        return s;
-    *claimed = PQntuples(res) == 1;
-    PQclear(res);
-    if (*claimed)
-        return DUBAN_OK;
-    s = db_exec(c, conn, &res,
-                "SELECT request_hash = encode(sha256(convert_to($3, 'UTF8')), 'hex'), coalesce(location, ''), body "
-                "FROM idempotency_key WHERE scope = $1 AND key = $2",
-                3, params);
-    if (s != DUBAN_OK)
-        return s;
-    if (PQntuples(res) != 1 || strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
-        PQclear(res);
-        return call_fail(c, DUBAN_INVALID, "this Idempotency-Key was already used with a different request");
-    }
-    snprintf(replay->location, sizeof replay->location, "%s", PQgetvalue(res, 0, 1));
-    replay->doc = json_loads(PQgetvalue(res, 0, 2), 0, NULL);
-    replay->replayed = 1;
-    PQclear(res);
-    return replay->doc ? DUBAN_OK : call_fail(c, DUBAN_ERROR, "the stored answer is unreadable");
-}
-
-static duban_status remember_answer(struct call *c, PGconn *conn, const struct idempotency *idem,
-                                    const struct created *out)
-{
-    char *body = json_dumps(out->doc, JSON_COMPACT);
-    const char *params[] = {idem->scope, idem->key, out->location, body};
-    duban_status s = db_run(c, conn,
-                            "UPDATE idempotency_key SET status = 201, location = $3, body = $4 "
-                            "WHERE scope = $1 AND key = $2",
-                            4, params);
-    free(body);
-    return s;
-}
-
 struct create_args {
     const struct resource *r;
     json_t *body;
@@ -239,7 +189,7 @@ static duban_status create_work(struct call *c, PGconn *conn, void *arg)
     struct create_args *a = arg;
     int claimed = 0;
     if (a->idem) {
-        duban_status s = claim_key(c, conn, a->idem, a->out, &claimed);
+        duban_status s = idempotency_claim(c, conn, a->idem, a->out, &claimed);
         if (s != DUBAN_OK || !claimed)
             return s;
     }
@@ -249,7 +199,7 @@ static duban_status create_work(struct call *c, PGconn *conn, void *arg)
         return s;
     if (a->idem) {
         snprintf(a->out->location, sizeof a->out->location, "%s%lld", a->idem->location_prefix, (long long)w.id);
-        s = remember_answer(c, conn, a->idem, a->out);
+        s = idempotency_remember(c, conn, a->idem, a->out);
     }
     return s;
 }

@@ -10,6 +10,7 @@
 #include <libpq-fe.h>
 
 #include "model/call.h"
+#include "model/idempotency.h"
 #include "model/validate.h"
 
 /* One write as the hooks see it. */
@@ -29,21 +30,6 @@ struct resource {
     struct fieldset fields;
     write_hook prepare;     /* before the row is written or deleted; may adjust w->doc */
     write_hook finish;      /* after the row is written or deleted */
-};
-
-/* A POST that carries an Idempotency-Key. */
-struct idempotency {
-    const char *scope;            /* who and where: the same key may recur elsewhere */
-    const char *key;
-    const char *request;          /* the request body, compared on replay */
-    const char *location_prefix;  /* the created row's location is this plus its id */
-};
-
-/* The outcome of a create. */
-struct created {
-    json_t *doc;        /* the representation (new reference) */
-    int replayed;       /* 1 when an earlier answer to the same key was returned */
-    char location[256]; /* location_prefix + id, or "" */
 };
 
 /* The representation of row id; *out is a new reference. */

@@ -1,0 +1,38 @@
+/* Idempotent POSTs: the first answer to a request carrying an
+ * Idempotency-Key is stored in the transaction that does the work, and a
+ * retry with the same key and body gets that answer back instead of a
+ * second write. Concurrent retries wait for the first to finish. */
+#ifndef DUBAN_IDEMPOTENCY_H
+#define DUBAN_IDEMPOTENCY_H
+
+#include <jansson.h>
+#include <libpq-fe.h>
+
+#include "model/call.h"
+
+/* A POST that carries an Idempotency-Key. */
+struct idempotency {
+    const char *scope;            /* who and where: the same key may recur elsewhere */
+    const char *key;
+    const char *request;          /* the request body, compared on replay */
+    const char *location_prefix;  /* the created row's location is this plus its id */
+};
+
+/* The outcome of a create. */
+struct created {
+    json_t *doc;        /* the representation (new reference) */
+    int replayed;       /* 1 when an earlier answer to the same key was returned */
+    char location[256]; /* location_prefix + id, or "" */
+};
+
+/* Claims the key inside the current transaction. *claimed is 1 when this
+ * request is the first; otherwise *replay holds the stored answer, or the
+ * call fails (DUBAN_INVALID) because the key came with another request. */
+duban_status idempotency_claim(struct call *c, PGconn *conn, const struct idempotency *idem, struct created *replay,
+                               int *claimed);
+
+/* Stores the answer to a claimed key, in the same transaction. */
+duban_status idempotency_remember(struct call *c, PGconn *conn, const struct idempotency *idem,
+                                  const struct created *answer);
+
+#endif

@@ -1,0 +1,1942 @@
+/* The plan-document parser: text in, struct plan_doc out. Pure and
+ * thread-safe (no globals but constant tables, only libc).
+ *
+ * The rules, in the order they are applied:
+ *
+ * Input. At most PLAN_MAX_INPUT bytes of valid UTF-8 without NUL or control
+ *   bytes (tab, CR, LF and form feed allowed); anything else is refused before
+ *   any parsing. Lines are split on LF, and trimmed of ASCII blanks, CR, form
+ *   feed, U+3000, U+00A0, U+200B and U+FEFF at both ends.
+ *
+ * Lines. A heading is `一、` (Chinese numerals, level 1), `（一）` or `(一)`
+ *   (level 2), or one or two digits followed by `.`, `．` or `、` and not by a
+ *   digit (level 3, so `2.5%` and `2019.` are text). `责任领导：` and
+ *   `责任单位：` (either colon) start responsibility lines. A line that is only
+ *   the note 列在首位的为牵头单位（下同） is dropped. A line that is only a page
+ *   number (`3`, `- 3 -`, `— 3 —`) is dropped with a warning; after the first
+ *   heading so is a footer (`抄送…`, `…年…月…日印发`). Everything else is text.
+ *
+ * Joining (page and line breaks inside a sentence). A text line continues on
+ *   the next text line (after any blank lines and dropped lines) when it does
+ *   not end with 。．！？；：”’」』… or ! ? ; :, and the pieces are joined with
+ *   nothing between them. A heading line continues the same way, but only
+ *   when it already holds a 。 (a bare heading title never swallows the next
+ *   line). Before the first heading the rule is stricter, because titles,
+ *   signatures and dates stand on lines of their own there: a line continues
+ *   only when it ends with ， or 、, or leaves a bracket (《〈（“) open. A
+ *   责任单位 line continues on the next text line when it ends with a
+ *   separator (、 ， ,) or the next line starts with one, and that line has
+ *   no 。 before its end. Joined text is classified again as a whole: if the
+ *   pieces form a heading or a responsibility line it is one, and if they
+ *   form a page number, a note or a footer it is dropped.
+ *
+ * Metadata, from the paragraphs before the first heading: the document
+ *   number is the first line like `…〔2018〕21号`; the issue date is the first
+ *   line that is only a date (`2018年12月4日`, also `二〇一八年十二月四日`); the
+ *   issuer is the run of plain lines (no closing punctuation) right above
+ *   that date, joined by one space, or else the part before 印发 in a
+ *   `…印发…通知` line; the title is the last other plain line that is not a
+ *   masthead (`…文件`), or else the 《…》 named in the 印发 line; the basis is
+ *   the first 《…》, with a directly following （…号）, in the paragraphs after
+ *   the title.
+ *
+ * Tree. Headings nest by level; a heading's parent is the nearest heading
+ *   above it of a lower level. A heading's own text is its title up to and
+ *   including its first 。 and, when text follows that 。, the body. Text
+ *   paragraphs gather until responsibility lines close them into a block.
+ *   The first block under a heading belongs to the heading itself (its text
+ *   is appended to the heading's body, its lines give the heading's
+ *   assignment); every later block becomes a level-4 child of the innermost
+ *   heading. Responsibility lines right under a heading, with no paragraph
+ *   between, assign the heading itself. A block takes one 责任领导 and one
+ *   责任单位 line; a second one of the same kind, or one with no text above
+ *   it, is an error ("assignment with no text"). Text that ends a section
+ *   without responsibility lines is kept, with a warning.
+ *
+ * Units. Separators 、 ， , split the list outside brackets. The note
+ *   列在首位的为牵头单位 (with its （下同）/，下同, brackets and 。) is removed
+ *   wherever it stands, and a trailing 。 or ； of each unit too. The first
+ *   unit is the lead unit. Alias rule: a unit that ends with a bracketed part
+ *   `名称（别名）` has the alias 别名 when 别名 is itself a complete unit name,
+ *   i.e. it starts with an administrative prefix (区 市 省 县 镇 乡 街道 国家
+ *   中共 中央 工委 管委 团) and ends with a unit suffix (局 办 委 会 院 厅 中心
+ *   部 署 所 站 队 社 处 室 公司 集团 联 团 行 馆 台), and the two do not
+ *   overlap. Otherwise the brackets are part of the name: 各镇街（管区） stays
+ *   one name, while 区农工办（区农发局） is 区农工办 alias 区农发局.
+ *   Leaders are split on spaces (ASCII or U+3000), 、 ， and ,.
+ *
+ * Deadlines. The FIRST deadline phrase in reading order (title, then body)
+ *   wins; later ones stay in the text. Forms (digits ASCII, full-width or
+ *   Chinese, blanks allowed around them):
+ *     Y年底[前], Y年年底[前], Y年实现, Y年完成                → Y-12-31
+ *     Y年M月底[前], Y年M月末[前]                               → last day of M
+ *     Y年M月D日前, Y年M月D日之前                               → that day
+ *     到Y年[底[前]], 到Y年M月[底|末][前]                       → end of that year or month
+ *     [在]本方案|本意见|本通知|本文件|本办法 公布|印发|发布|出台|下发
+ *       [后|之日起] N个月[以]内                                → issue date + N months
+ *   A year must not follow another digit, and `Y年以来`, `Y年后`, `Y年、`
+ *   are not deadlines. due_text keeps the phrase exactly as written.
+ *   Cadences: the first of 每月/每个月 (monthly), 每两个月 (bimonthly),
+ *   每季度 (quarterly), 每半年 (semiannual), 每年 (yearly).
+ */
+#include "model/plan_doc.h"
+
+#include <limits.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NPOS SIZE_MAX
+
+/* ------------------------------------------------------------------ */
+/* The document: building and freeing                                  */
+/* ------------------------------------------------------------------ */
+
+/* Makes room for `need` elements of `elem` bytes in *arr, doubling *cap.
+ * Returns 0, or -1 (and leaves *arr and *cap alone) when out of memory. */
+static int grow(void **arr, size_t *cap, size_t need, size_t elem)
+{
+    size_t ncap = *cap ? *cap : 16;
+    void *p;
+
+    if (need <= *cap)
+        return 0;
+    while (ncap < need) {
+        if (ncap > SIZE_MAX / 2)
+            return -1;
+        ncap *= 2;
+    }
+    if (ncap > SIZE_MAX / elem)
+        return -1;
+    p = realloc(*arr, ncap * elem);
+    if (!p)
+        return -1;
+    *arr = p;
+    *cap = ncap;
+    return 0;
+}
+
+int plan_doc_add_node(struct plan_doc *doc)
+{
+    void *arr = doc->nodes;
+    struct plan_node *n;
+
+    if (doc->n_nodes >= INT_MAX || grow(&arr, &doc->nodes_cap, doc->n_nodes + 1, sizeof *n))
+        return -1;
+    doc->nodes = arr;
+    n = &doc->nodes[doc->n_nodes];
+    memset(n, 0, sizeof *n);
+    n->parent = -1;
+    n->recurrence = RECUR_NONE;
+    return (int)doc->n_nodes++;
+}
+
+/* plan_doc_add_issue with a va_list. */
+static int add_issue_v(struct plan_doc *doc, int line, int is_error, const char *fmt, va_list ap)
+{
+    char prefix[32] = "";
+    va_list copy;
+    int plen = 0, mlen;
+    char *msg;
+    void *arr = doc->issues;
+
+    if (line > 0)
+        plen = snprintf(prefix, sizeof prefix, "line %d: ", line);
+    va_copy(copy, ap);
+    mlen = vsnprintf(NULL, 0, fmt, copy);
+    va_end(copy);
+    if (mlen < 0 || grow(&arr, &doc->issues_cap, doc->n_issues + 1, sizeof *doc->issues))
+        return -1;
+    doc->issues = arr;
+    msg = malloc((size_t)plen + (size_t)mlen + 1);
+    if (!msg)
+        return -1;
+    memcpy(msg, prefix, (size_t)plen);
+    vsnprintf(msg + plen, (size_t)mlen + 1, fmt, ap);
+    doc->issues[doc->n_issues].line = line;
+    doc->issues[doc->n_issues].is_error = is_error ? 1 : 0;
+    doc->issues[doc->n_issues].message = msg;
+    doc->n_issues++;
+    return 0;
+}
+
+int plan_doc_add_issue(struct plan_doc *doc, int line, int is_error, const char *fmt, ...)
+{
+    va_list ap;
+    int rc;
+
+    va_start(ap, fmt);
+    rc = add_issue_v(doc, line, is_error, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+int plan_doc_has_errors(const struct plan_doc *doc)
+{
+    for (size_t i = 0; i < doc->n_issues; i++)
+        if (doc->issues[i].is_error)
+            return 1;
+    return 0;
+}
+
+static void free_node(struct plan_node *n)
+{
+    free(n->outline);
+    free(n->title);
+    free(n->body);
+    for (size_t i = 0; i < n->n_leaders; i++)
+        free(n->leaders[i]);
+    free(n->leaders);
+    for (size_t i = 0; i < n->n_units; i++) {
+        free(n->units[i].name);
+        free(n->units[i].alias);
+    }
+    free(n->units);
+    free(n->due_text);
+    free(n->recurrence_text);
+}
+
+/* Frees the tree and the metadata of doc, keeping its issues. */
+static void drop_content(struct plan_doc *doc)
+{
+    for (size_t i = 0; i < doc->n_nodes; i++)
+        free_node(&doc->nodes[i]);
+    free(doc->nodes);
+    free(doc->doc_number);
+    free(doc->title);
+    free(doc->issuer);
+    free(doc->basis);
+    doc->nodes = NULL;
+    doc->n_nodes = doc->nodes_cap = 0;
+    doc->doc_number = doc->title = doc->issuer = doc->basis = NULL;
+    doc->issued_on[0] = '\0';
+}
+
+void plan_doc_free(struct plan_doc *doc)
+{
+    if (!doc)
+        return;
+    drop_content(doc);
+    for (size_t i = 0; i < doc->n_issues; i++)
+        free(doc->issues[i].message);
+    free(doc->issues);
+    memset(doc, 0, sizeof *doc);
+}
+
+static const char *const recurrence_names[] = {
+    NULL, "monthly", "bimonthly", "quarterly", "semiannual", "yearly"
+};
+
+const char *plan_recurrence_name(enum plan_recurrence r)
+{
+    if ((unsigned)r >= sizeof recurrence_names / sizeof recurrence_names[0])
+        return NULL;
+    return recurrence_names[r];
+}
+
+int plan_recurrence_from_name(const char *name, enum plan_recurrence *out)
+{
+    if (!name || !*name) {
+        *out = RECUR_NONE;
+        return 0;
+    }
+    for (size_t i = 1; i < sizeof recurrence_names / sizeof recurrence_names[0]; i++) {
+        if (strcmp(name, recurrence_names[i]) == 0) {
+            *out = (enum plan_recurrence)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Dates                                                              */
+/* ------------------------------------------------------------------ */
+
+static int days_in_month(int y, int m)
+{
+    static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+    return m == 2 && leap ? 29 : days[m - 1];
+}
+
+static int date_ok(int y, int m, int d)
+{
+    return y >= 1900 && y <= 2199 && m >= 1 && m <= 12 && d >= 1 && d <= days_in_month(y, m);
+}
+
+/* Writes y-m-d (already checked by date_ok) as "YYYY-MM-DD". */
+static void format_date(char out[11], int y, int m, int d)
+{
+    out[0] = (char)('0' + y / 1000);
+    out[1] = (char)('0' + y / 100 % 10);
+    out[2] = (char)('0' + y / 10 % 10);
+    out[3] = (char)('0' + y % 10);
+    out[4] = '-';
+    out[5] = (char)('0' + m / 10);
+    out[6] = (char)('0' + m % 10);
+    out[7] = '-';
+    out[8] = (char)('0' + d / 10);
+    out[9] = (char)('0' + d % 10);
+    out[10] = '\0';
+}
+
+int plan_date_is_valid(const char *s)
+{
+    int v[3] = {0, 0, 0};
+    static const int widths[3] = {4, 2, 2};
+    const char *p = s;
+
+    if (!s)
+        return 0;
+    for (int f = 0; f < 3; f++) {
+        for (int k = 0; k < widths[f]; k++, p++) {
+            if (*p < '0' || *p > '9')
+                return 0;
+            v[f] = v[f] * 10 + (*p - '0');
+        }
+        if (*p != (f < 2 ? '-' : '\0'))
+            return 0;
+        p++;
+    }
+    return date_ok(v[0], v[1], v[2]);
+}
+
+/* Adds `months` to the "YYYY-MM-DD" date `from`, keeping the day unless the
+ * target month is shorter. Returns 0, or -1 when the result is out of range. */
+static int add_months(const char *from, int months, char out[11])
+{
+    int y = atoi(from), m = atoi(from + 5), d = atoi(from + 8);
+    int total = y * 12 + (m - 1) + months;
+
+    y = total / 12;
+    m = total % 12 + 1;
+    if (y < 1900 || y > 2199)
+        return -1;
+    if (d > days_in_month(y, m))
+        d = days_in_month(y, m);
+    format_date(out, y, m, d);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Spans and UTF-8                                                    */
+/* ------------------------------------------------------------------ */
+
+struct span {
+    const char *p;
+    size_t n;
+};
+
+static struct span sp(const char *p, size_t n)
+{
+    struct span s = {p, n};
+    return s;
+}
+
+static struct span sp_str(const char *s)
+{
+    return sp(s, s ? strlen(s) : 0);
+}
+
+static struct span sp_from(struct span s, size_t off)
+{
+    return off >= s.n ? sp(s.p + s.n, 0) : sp(s.p + off, s.n - off);
+}
+
+static int sp_starts(struct span s, const char *lit)
+{
+    size_t n = strlen(lit);
+    return s.n >= n && memcmp(s.p, lit, n) == 0;
+}
+
+static int sp_ends(struct span s, const char *lit)
+{
+    size_t n = strlen(lit);
+    return s.n >= n && memcmp(s.p + s.n - n, lit, n) == 0;
+}
+
+/* Byte offset of the first occurrence of lit in s, or NPOS. */
+static size_t sp_find(struct span s, const char *lit)
+{
+    size_t n = strlen(lit);
+
+    for (size_t i = 0; n && i + n <= s.n; i++)
+        if (s.p[i] == lit[0] && memcmp(s.p + i, lit, n) == 0)
+            return i;
+    return NPOS;
+}
+
+/* Length of the literal in `lits` (NULL-terminated) that s starts with, or 0. */
+static size_t sp_prefix_of(struct span s, const char *const *lits)
+{
+    for (; *lits; lits++)
+        if (sp_starts(s, *lits))
+            return strlen(*lits);
+    return 0;
+}
+
+/* Length of the literal in `lits` that s ends with, or 0. */
+static size_t sp_suffix_of(struct span s, const char *const *lits)
+{
+    for (; *lits; lits++)
+        if (sp_ends(s, *lits))
+            return strlen(*lits);
+    return 0;
+}
+
+/* Decodes the code point at the start of p (n > 0 bytes), setting *len to
+ * its size. Input has been validated; a broken sequence reads as U+FFFD. */
+static unsigned u8_get(const char *p, size_t n, size_t *len)
+{
+    const unsigned char *s = (const unsigned char *)p;
+
+    if (n >= 1 && s[0] < 0x80) {
+        *len = 1;
+        return s[0];
+    }
+    if (n >= 2 && (s[0] & 0xE0) == 0xC0) {
+        *len = 2;
+        return (unsigned)(s[0] & 0x1F) << 6 | (s[1] & 0x3F);
+    }
+    if (n >= 3 && (s[0] & 0xF0) == 0xE0) {
+        *len = 3;
+        return (unsigned)(s[0] & 0x0F) << 12 | (unsigned)(s[1] & 0x3F) << 6 | (s[2] & 0x3F);
+    }
+    if (n >= 4 && (s[0] & 0xF8) == 0xF0) {
+        *len = 4;
+        return (unsigned)(s[0] & 0x07) << 18 | (unsigned)(s[1] & 0x3F) << 12 |
+               (unsigned)(s[2] & 0x3F) << 6 | (s[3] & 0x3F);
+    }
+    *len = n ? 1 : 0;
+    return 0xFFFD;
+}
+
+/* The last code point of s (0 when s is empty), its size in *len. */
+static unsigned u8_last(struct span s, size_t *len)
+{
+    size_t k = s.n;
+
+    *len = 0;
+    if (!s.n)
+        return 0;
+    while (k > 0 && s.n - k < 4 && ((unsigned char)s.p[k - 1] & 0xC0) == 0x80)
+        k--;
+    if (k > 0)
+        k--;
+    return u8_get(s.p + k, s.n - k, len);
+}
+
+static int is_blank_cp(unsigned c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == 0x3000 || c == 0xA0 ||
+           c == 0xFEFF || c == 0x200B;
+}
+
+static struct span sp_trim(struct span s)
+{
+    size_t len;
+
+    while (s.n && is_blank_cp(u8_get(s.p, s.n, &len)))
+        s = sp_from(s, len);
+    while (s.n && is_blank_cp(u8_last(s, &len)))
+        s.n -= len;
+    return s;
+}
+
+static char *sp_dup(struct span s)
+{
+    char *r = malloc(s.n + 1);
+
+    if (r) {
+        if (s.n)
+            memcpy(r, s.p, s.n);
+        r[s.n] = '\0';
+    }
+    return r;
+}
+
+/* Length of the UTF-8 sequence at s (n > 0 bytes), or 0 when it is not a
+ * well-formed, shortest-form encoding of a scalar value. */
+static size_t u8_seq_len(const unsigned char *s, size_t n)
+{
+    unsigned c = s[0], lo = 0x80, hi = 0xBF;
+    size_t extra;
+
+    if (c >= 0xC2 && c <= 0xDF)
+        extra = 1;
+    else if (c >= 0xE0 && c <= 0xEF)
+        extra = 2;
+    else if (c >= 0xF0 && c <= 0xF4)
+        extra = 3;
+    else
+        return 0;
+    lo = c == 0xE0 ? 0xA0 : c == 0xF0 ? 0x90 : lo;
+    hi = c == 0xED ? 0x9F : c == 0xF4 ? 0x8F : hi;
+    if (n <= extra || s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t k = 2; k <= extra; k++)
+        if ((s[k] & 0xC0) != 0x80)
+            return 0;
+    return extra + 1;
+}
+
+int plan_text_check(const char *text, size_t len, struct plan_doc *doc)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    int line = 1;
+
+    if (len > PLAN_MAX_INPUT) {
+        plan_doc_add_issue(doc, 0, 1, "input is %zu bytes; at most %zu are accepted", len,
+                           PLAN_MAX_INPUT);
+        return -1;
+    }
+    for (size_t i = 0; i < len;) {
+        size_t k = 1;
+        if (s[i] == '\n')
+            line++;
+        if (s[i] == 0) {
+            plan_doc_add_issue(doc, line, 1, "NUL byte at offset %zu; this is not a text document", i);
+            return -1;
+        }
+        if ((s[i] < 0x20 && s[i] != '\t' && s[i] != '\n' && s[i] != '\r' && s[i] != '\f') ||
+            s[i] == 0x7F) {
+            plan_doc_add_issue(doc, line, 1, "control byte 0x%02X at offset %zu", s[i], i);
+            return -1;
+        }
+        if (s[i] >= 0x80 && (k = u8_seq_len(s + i, len - i)) == 0) {
+            plan_doc_add_issue(doc, line, 1, "invalid UTF-8 at offset %zu", i);
+            return -1;
+        }
+        i += k;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Units and leaders                                                  */
+/* ------------------------------------------------------------------ */
+
+static const char NOTE[] = "列在首位的为牵头单位";
+
+/* Given the note found at byte `at` of s, sets [*from, *to) to the bytes it
+ * covers: an opening bracket just before it, （下同） or ，下同 after it, the
+ * closing bracket, and one 。 or ；. */
+static void note_extent(struct span s, size_t at, size_t *from, size_t *to)
+{
+    static const char *const opens[] = {"（", "(", NULL};
+    static const char *const tails[] = {"（下同）", "(下同)", "，下同", ",下同", "、下同", NULL};
+    static const char *const closes[] = {"）", ")", NULL};
+    static const char *const stops[] = {"。", "；", ".", ";", NULL};
+    size_t end = at + sizeof NOTE - 1, k;
+    int bracket = 0;
+
+    *from = at;
+    for (const char *const *o = opens; *o; o++) {
+        k = strlen(*o);
+        if (at >= k && memcmp(s.p + at - k, *o, k) == 0) {
+            *from = at - k;
+            bracket = 1;
+            break;
+        }
+    }
+    end += sp_prefix_of(sp_from(s, end), tails);
+    if (bracket)
+        end += sp_prefix_of(sp_from(s, end), closes);
+    end += sp_prefix_of(sp_from(s, end), stops);
+    *to = end;
+}
+
+/* A malloc'd copy of s with every note 列在首位的为牵头单位… removed, or NULL
+ * when out of memory. */
+static char *strip_note(struct span s)
+{
+    char *r = malloc(s.n + 1);
+    size_t w = 0, pos = 0, at, from, to;
+
+    if (!r)
+        return NULL;
+    while ((at = sp_find(sp_from(s, pos), NOTE)) != NPOS) {
+        note_extent(s, pos + at, &from, &to);
+        if (from < pos)
+            from = pos;
+        memcpy(r + w, s.p + pos, from - pos);
+        w += from - pos;
+        pos = to;
+    }
+    memcpy(r + w, s.p + pos, s.n - pos);
+    r[w + s.n - pos] = '\0';
+    return r;
+}
+
+/* 1 when s holds the note and nothing else but blanks. */
+static int is_note_only(struct span s)
+{
+    size_t at = sp_find(s, NOTE), from, to;
+
+    if (at == NPOS)
+        return 0;
+    note_extent(s, at, &from, &to);
+    return sp_trim(sp(s.p, from)).n == 0 && sp_trim(sp_from(s, to)).n == 0;
+}
+
+static int is_open_bracket(unsigned c)
+{
+    return c == 0xFF08 || c == '(' || c == 0x300A || c == 0x3008 || c == 0x201C ||
+           c == '[' || c == 0x3010 || c == 0x3014;
+}
+
+static int is_close_bracket(unsigned c)
+{
+    return c == 0xFF09 || c == ')' || c == 0x300B || c == 0x3009 || c == 0x201D ||
+           c == ']' || c == 0x3011 || c == 0x3015;
+}
+
+static int is_unit_sep(unsigned c)
+{
+    return c == 0x3001 || c == 0xFF0C || c == ',';
+}
+
+static int is_leader_sep(unsigned c)
+{
+    return is_unit_sep(c) || is_blank_cp(c);
+}
+
+/* Removes blanks and trailing 。 ； . ; from a list item. */
+static struct span clean_item(struct span t)
+{
+    static const char *const stops[] = {"。", "；", ".", ";", NULL};
+    size_t k;
+
+    t = sp_trim(t);
+    while ((k = sp_suffix_of(t, stops)) > 0)
+        t = sp_trim(sp(t.p, t.n - k));
+    return t;
+}
+
+struct items {
+    struct span *v;
+    size_t n, cap;
+};
+
+/* Splits s at code points for which is_sep is true, outside brackets, into
+ * cleaned non-empty items. Returns 0, or -1 when out of memory. */
+static int split_items(struct span s, int (*is_sep)(unsigned), struct items *out)
+{
+    size_t start = 0, len;
+    int depth = 0;
+
+    for (size_t i = 0; i <= s.n; i += len) {
+        unsigned c = i < s.n ? u8_get(s.p + i, s.n - i, &len) : 0;
+        struct span t;
+        if (i == s.n)
+            len = 1;
+        depth += is_open_bracket(c) ? 1 : is_close_bracket(c) && depth > 0 ? -1 : 0;
+        if (i < s.n && (depth > 0 || !is_sep(c)))
+            continue;
+        t = clean_item(sp(s.p + start, i - start));
+        start = i + len;
+        if (!t.n)
+            continue;
+        void *arr = out->v;
+        if (grow(&arr, &out->cap, out->n + 1, sizeof *out->v))
+            return -1;
+        out->v = arr;
+        out->v[out->n++] = t;
+    }
+    return 0;
+}
+
+static const char *const alias_prefixes[] = {
+    "区", "市", "省", "县", "镇", "乡", "街道", "国家", "中共", "中央", "工委", "管委", "团", NULL
+};
+static const char *const alias_suffixes[] = {
+    "局", "办", "委", "会", "院", "厅", "中心", "部", "署", "所", "站", "队", "社", "处", "室",
+    "公司", "集团", "联", "团", "行", "馆", "台", NULL
+};
+
+/* 1 when s looks like a complete unit name of its own (see the alias rule). */
+static int is_unit_name(struct span s)
+{
+    size_t pre = sp_prefix_of(s, alias_prefixes), suf = sp_suffix_of(s, alias_suffixes);
+    size_t len;
+
+    if (!pre || !suf || s.n < pre + suf)
+        return 0;
+    for (size_t i = 0; i < s.n; i += len) {
+        unsigned c = u8_get(s.p + i, s.n - i, &len);
+        if (is_open_bracket(c) || is_close_bracket(c) || is_leader_sep(c))
+            return 0;
+    }
+    return 1;
+}
+
+/* Splits item t by the alias rule into *name and *alias; alias->n is 0
+ * when t has no alias. */
+static void split_alias(struct span t, struct span *name, struct span *alias)
+{
+    size_t len, open = NPOS, open_len = 0, close_len;
+    int depth = 0;
+    unsigned last = u8_last(t, &close_len);
+
+    *name = t;
+    *alias = sp(t.p, 0);
+    if (last != 0xFF09 && last != ')')
+        return;
+    for (size_t i = 0; i < t.n; i += len) {
+        unsigned c = u8_get(t.p + i, t.n - i, &len);
+        if ((c == 0xFF08 || c == '(') && depth++ == 0) {
+            open = i;
+            open_len = len;
+        } else if ((c == 0xFF09 || c == ')') && depth > 0) {
+            depth--;
+        }
+    }
+    if (depth != 0 || open == NPOS || sp_trim(sp(t.p, open)).n == 0)
+        return;
+    *alias = sp(t.p + open + open_len, t.n - close_len - open - open_len);
+    if (!is_unit_name(*alias)) {
+        *alias = sp(t.p, 0);
+        return;
+    }
+    *name = sp_trim(sp(t.p, open));
+}
+
+/* Fills u from item t. Returns 0, or -1 when out of memory. */
+static int unit_from_item(struct span t, struct plan_unit_ref *u)
+{
+    struct span name, alias;
+
+    split_alias(t, &name, &alias);
+    u->name = sp_dup(name);
+    u->alias = alias.n ? sp_dup(alias) : NULL;
+    if (!u->name || (alias.n && !u->alias)) {
+        free(u->name);
+        free(u->alias);
+        u->name = u->alias = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+int plan_parse_units(const char *text, size_t len, struct plan_unit_ref **out, size_t *n)
+{
+    struct items it = {NULL, 0, 0};
+    struct plan_unit_ref *units = NULL;
+    char *clean = strip_note(sp(text ? text : "", text ? len : 0));
+    size_t done = 0;
+    int rc = -1;
+
+    *out = NULL;
+    *n = 0;
+    if (!clean || split_items(sp_str(clean), is_unit_sep, &it))
+        goto out;
+    if (it.n && !(units = calloc(it.n, sizeof *units)))
+        goto out;
+    for (; done < it.n; done++)
+        if (unit_from_item(it.v[done], &units[done]))
+            goto out;
+    *out = units;
+    *n = it.n;
+    units = NULL;
+    rc = 0;
+out:
+    for (size_t i = 0; units && i < done; i++) {
+        free(units[i].name);
+        free(units[i].alias);
+    }
+    free(units);
+    free(it.v);
+    free(clean);
+    return rc;
+}
+
+int plan_parse_leaders(const char *text, size_t len, char ***out, size_t *n)
+{
+    struct items it = {NULL, 0, 0};
+    char **names = NULL;
+    char *clean = strip_note(sp(text ? text : "", text ? len : 0));
+    size_t done = 0;
+    int rc = -1;
+
+    *out = NULL;
+    *n = 0;
+    if (!clean || split_items(sp_str(clean), is_leader_sep, &it))
+        goto out;
+    if (it.n && !(names = calloc(it.n, sizeof *names)))
+        goto out;
+    for (; done < it.n; done++)
+        if (!(names[done] = sp_dup(it.v[done])))
+            goto out;
+    *out = names;
+    *n = it.n;
+    names = NULL;
+    rc = 0;
+out:
+    for (size_t i = 0; names && i < done; i++)
+        free(names[i]);
+    free(names);
+    free(it.v);
+    free(clean);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Numbers and date phrases                                           */
+/* ------------------------------------------------------------------ */
+
+/* A read position in a span; functions taking a struct cur by value try a
+ * form and leave the caller's position alone when it does not match. */
+struct cur {
+    struct span s;
+    size_t i;
+};
+
+static unsigned cur_peek(const struct cur *c, size_t *len)
+{
+    if (c->i >= c->s.n) {
+        *len = 0;
+        return 0;
+    }
+    return u8_get(c->s.p + c->i, c->s.n - c->i, len);
+}
+
+static int cur_lit(struct cur *c, const char *lit)
+{
+    if (!sp_starts(sp_from(c->s, c->i), lit))
+        return 0;
+    c->i += strlen(lit);
+    return 1;
+}
+
+/* Consumes the first literal of lits found at the position; 1 if any. */
+static int cur_any(struct cur *c, const char *const *lits)
+{
+    size_t k = sp_prefix_of(sp_from(c->s, c->i), lits);
+    c->i += k;
+    return k > 0;
+}
+
+static void cur_blanks(struct cur *c)
+{
+    size_t len;
+    unsigned u;
+
+    while ((u = cur_peek(c, &len)) == ' ' || u == '\t' || u == 0x3000)
+        c->i += len;
+}
+
+/* Value of an ASCII or full-width digit, or -1. */
+static int arabic_digit(unsigned c)
+{
+    if (c >= '0' && c <= '9')
+        return (int)(c - '0');
+    if (c >= 0xFF10 && c <= 0xFF19)
+        return (int)(c - 0xFF10);
+    return -1;
+}
+
+/* Value of a Chinese digit 〇 零 ○ 一 … 九 (and 两 = 2), or -1. */
+static int chinese_digit(unsigned c)
+{
+    static const unsigned digits[10] = {0x3007, 0x4E00, 0x4E8C, 0x4E09, 0x56DB,
+                                        0x4E94, 0x516D, 0x4E03, 0x516B, 0x4E5D};
+    for (int i = 0; i < 10; i++)
+        if (c == digits[i])
+            return i;
+    if (c == 0x96F6 || c == 0x25CB)
+        return 0;
+    return c == 0x4E24 ? 2 : -1;
+}
+
+static int any_digit(unsigned c)
+{
+    int d = arabic_digit(c);
+    return d >= 0 ? d : chinese_digit(c);
+}
+
+/* Reads a four-digit year (arabic or Chinese digits, not mixed with a fifth
+ * digit), with blanks around it. */
+static int cur_year(struct cur *c, int *y)
+{
+    size_t len;
+    int v = 0;
+
+    cur_blanks(c);
+    for (int k = 0; k < 4; k++) {
+        int d = any_digit(cur_peek(c, &len));
+        if (d < 0 || (k == 0 && d == 0))
+            return 0;
+        v = v * 10 + d;
+        c->i += len;
+    }
+    if (any_digit(cur_peek(c, &len)) >= 0)
+        return 0;
+    cur_blanks(c);
+    *y = v;
+    return v >= 1900 && v <= 2199;
+}
+
+/* Reads a number from 1 to 99: one or two arabic digits, or Chinese
+ * (五, 十, 十二, 二十, 二十三, 两), with blanks around it. */
+static int cur_small(struct cur *c, int *v)
+{
+    size_t len;
+    int d, val = 0, digits = 0;
+
+    cur_blanks(c);
+    while ((d = arabic_digit(cur_peek(c, &len))) >= 0 && digits < 3) {
+        val = val * 10 + d;
+        digits++;
+        c->i += len;
+    }
+    if (digits == 0) {
+        if ((d = chinese_digit(cur_peek(c, &len))) > 0)
+            c->i += len;
+        val = d > 0 ? d : 0;
+        if (cur_lit(c, "十")) {
+            val = (val ? val : 1) * 10;
+            if ((d = chinese_digit(cur_peek(c, &len))) > 0) {
+                val += d;
+                c->i += len;
+            }
+        }
+        digits = val > 0;
+    }
+    cur_blanks(c);
+    *v = val;
+    return digits > 0 && digits < 3 && val >= 1 && val <= 99;
+}
+
+/* Parses a line that is only a date, 2018年12月4日 or 二〇一八年十二月四日. */
+static int parse_full_date(struct span s, char out[11])
+{
+    struct cur c = {s, 0};
+    int y, m, d;
+
+    if (!cur_year(&c, &y) || !cur_lit(&c, "年") || !cur_small(&c, &m) || !cur_lit(&c, "月") ||
+        !cur_small(&c, &d) || !cur_lit(&c, "日") || c.i != s.n || !date_ok(y, m, d))
+        return 0;
+    format_date(out, y, m, d);
+    return 1;
+}
+
+struct due {
+    char date[11];
+    size_t end;              /* byte offset just past the phrase */
+};
+
+/* After "Y年M" has been read: 月底/月末 [前] → end of month; 月D日前 → that
+ * day; bare 月 only when `bare` (the 到 form). */
+static int due_after_month(struct cur c, int y, int m, int bare, struct due *d)
+{
+    static const char *const ends[] = {"底", "末", NULL};
+    static const char *const before[] = {"之前", "前", NULL};
+    int day;
+
+    if (m < 1 || m > 12 || !cur_lit(&c, "月"))
+        return 0;
+    if (cur_any(&c, ends)) {
+        cur_lit(&c, "前");
+        day = days_in_month(y, m);
+    } else {
+        struct cur k = c;
+        if (cur_small(&k, &day) && cur_lit(&k, "日") && cur_any(&k, before) &&
+            date_ok(y, m, day)) {
+            c = k;
+        } else if (bare) {
+            day = days_in_month(y, m);
+        } else {
+            return 0;
+        }
+    }
+    format_date(d->date, y, m, day);
+    d->end = c.i;
+    return 1;
+}
+
+/* After "Y年" has been read: 底/年底 [前], 实现, 完成, or a month form;
+ * a bare "Y年" only when `bare`. */
+static int due_after_year(struct cur c, int y, int bare, struct due *d)
+{
+    static const char *const year_end[] = {"年底", "底", NULL};
+    static const char *const kept[] = {"实现", "完成", NULL};
+    struct cur k = c;
+    int m;
+
+    if (cur_any(&c, year_end)) {
+        cur_lit(&c, "前");
+    } else if (!cur_any(&c, kept)) {
+        if (cur_small(&k, &m) && due_after_month(k, y, m, bare, d))
+            return 1;
+        if (!bare)
+            return 0;
+    }
+    format_date(d->date, y, 12, 31);
+    d->end = c.i;
+    return 1;
+}
+
+/* Y年… at the position (the caller checks that no digit precedes it). */
+static int due_year(struct cur c, struct due *d)
+{
+    int y;
+
+    return cur_year(&c, &y) && cur_lit(&c, "年") && due_after_year(c, y, 0, d);
+}
+
+/* 到Y年… at the position. */
+static int due_by(struct cur c, struct due *d)
+{
+    int y;
+
+    return cur_lit(&c, "到") && cur_year(&c, &y) && cur_lit(&c, "年") && due_after_year(c, y, 1, d);
+}
+
+/* [在]本方案公布 N 个月内 at the position; the date is issued + N months, or
+ * "" when the issue date is unknown. */
+static int due_relative(struct cur c, const char *issued, struct due *d)
+{
+    static const char *const docs[] = {"本方案", "本意见", "本通知", "本文件", "本办法", NULL};
+    static const char *const acts[] = {"公布", "印发", "发布", "出台", "下发", NULL};
+    static const char *const after[] = {"之日起", "之日后", "后", NULL};
+    int n;
+
+    cur_lit(&c, "在");
+    if (!cur_any(&c, docs) || !cur_any(&c, acts))
+        return 0;
+    cur_any(&c, after);
+    if (!cur_small(&c, &n) || !cur_lit(&c, "个月"))
+        return 0;
+    cur_lit(&c, "以");
+    if (!cur_lit(&c, "内"))
+        return 0;
+    d->date[0] = '\0';
+    if (issued[0] && add_months(issued, n, d->date))
+        d->date[0] = '\0';
+    d->end = c.i;
+    return 1;
+}
+
+/* Finds the first deadline phrase in s. Returns 1 with *d and *start set. */
+static int find_due(struct span s, const char *issued, struct due *d, size_t *start)
+{
+    unsigned prev = 0;
+    size_t len;
+
+    for (size_t i = 0; i < s.n; i += len) {
+        struct cur c = {s, i};
+        unsigned u = u8_get(s.p + i, s.n - i, &len);
+        int found = due_relative(c, issued, d) || due_by(c, d) ||
+                    (any_digit(prev) < 0 && any_digit(u) >= 0 && due_year(c, d));
+        if (found) {
+            *start = i;
+            return 1;
+        }
+        prev = u;
+    }
+    return 0;
+}
+
+/* The first cadence word in s: its recurrence, with *at and *n set. */
+static enum plan_recurrence find_cadence(struct span s, size_t *at, size_t *n)
+{
+    static const struct {
+        const char *word;
+        enum plan_recurrence r;
+    } words[] = {
+        {"每两个月", RECUR_BIMONTHLY}, {"每个月", RECUR_MONTHLY}, {"每月", RECUR_MONTHLY},
+        {"每季度", RECUR_QUARTERLY}, {"每半年", RECUR_SEMIANNUAL}, {"每年", RECUR_YEARLY},
+    };
+    enum plan_recurrence best = RECUR_NONE;
+
+    *at = NPOS;
+    for (size_t w = 0; w < sizeof words / sizeof words[0]; w++) {
+        size_t k = sp_find(s, words[w].word);
+        if (k != NPOS && k < *at) {
+            *at = k;
+            *n = strlen(words[w].word);
+            best = words[w].r;
+        }
+    }
+    return best;
+}
+
+/* ------------------------------------------------------------------ */
+/* Lines                                                              */
+/* ------------------------------------------------------------------ */
+
+enum line_kind { LK_BLANK, LK_TEXT, LK_HEAD, LK_LEADERS, LK_UNITS, LK_NOTE, LK_PAGENO, LK_FOOTER };
+
+/* One physical line, trimmed and classified. */
+struct line {
+    struct span s;           /* the trimmed line */
+    struct span rest;        /* after the outline or label */
+    int no;                  /* 1-based */
+    enum line_kind kind;
+    int level;               /* headings */
+    char outline[24];        /* headings, normalised */
+};
+
+static int is_cn_numeral(unsigned c)
+{
+    return chinese_digit(c) >= 0 || c == 0x5341 /* 十 */ || c == 0x767E /* 百 */;
+}
+
+/* Reads 1 to 4 Chinese numerals at the position into out (NUL-terminated). */
+static int cur_numerals(struct cur *c, char *out, size_t cap)
+{
+    size_t start = c->i, len, count = 0;
+
+    while (count < 5 && is_cn_numeral(cur_peek(c, &len))) {
+        c->i += len;
+        count++;
+    }
+    if (count == 0 || count > 4 || c->i - start >= cap)
+        return 0;
+    memcpy(out, c->s.p + start, c->i - start);
+    out[c->i - start] = '\0';
+    return 1;
+}
+
+/* Reads 1 or 2 arabic digits followed by . ． or 、 and no further digit. */
+static int cur_arabic_outline(struct cur *c, char *out)
+{
+    static const char *const dots[] = {".", "．", "、", NULL};
+    size_t len;
+    int d, digits = 0;
+
+    while (digits < 3 && (d = arabic_digit(cur_peek(c, &len))) >= 0) {
+        out[digits++] = (char)('0' + d);
+        c->i += len;
+    }
+    if (digits == 0 || digits > 2 || !cur_any(c, dots) || arabic_digit(cur_peek(c, &len)) >= 0)
+        return 0;
+    out[digits] = '.';
+    out[digits + 1] = '\0';
+    return 1;
+}
+
+/* Recognises 一、 （一） 1. at the start of ln->s; sets level, outline, rest. */
+static int parse_heading(struct line *ln)
+{
+    static const char *const opens[] = {"（", "(", NULL};
+    static const char *const closes[] = {"）", ")", NULL};
+    struct cur c = {ln->s, 0};
+    char num[16];
+
+    if (cur_numerals(&c, num, sizeof num) && cur_lit(&c, "、")) {
+        ln->level = 1;
+        snprintf(ln->outline, sizeof ln->outline, "%s", num);
+    } else if ((c.i = 0, cur_any(&c, opens)) && cur_numerals(&c, num, sizeof num) &&
+               cur_any(&c, closes)) {
+        ln->level = 2;
+        snprintf(ln->outline, sizeof ln->outline, "（%s）", num);
+    } else if ((c.i = 0, cur_arabic_outline(&c, num))) {
+        ln->level = 3;
+        snprintf(ln->outline, sizeof ln->outline, "%s", num);
+    } else {
+        return 0;
+    }
+    ln->kind = LK_HEAD;
+    ln->rest = sp_trim(sp_from(ln->s, c.i));
+    return 1;
+}
+
+/* Recognises "<label>：" (or ":") at the start of ln->s. */
+static int parse_label(struct line *ln, const char *label, enum line_kind kind)
+{
+    static const char *const colons[] = {"：", ":", NULL};
+    struct cur c = {ln->s, 0};
+
+    if (!cur_lit(&c, label))
+        return 0;
+    cur_blanks(&c);
+    if (!cur_any(&c, colons))
+        return 0;
+    ln->kind = kind;
+    ln->rest = sp_trim(sp_from(ln->s, c.i));
+    return 1;
+}
+
+/* A page number line: 1 to 4 digits with dashes and blanks around them. */
+static int is_page_number(struct span s)
+{
+    size_t len;
+    int digits = 0;
+
+    if (s.n > 32)
+        return 0;
+    for (size_t i = 0; i < s.n; i += len) {
+        unsigned c = u8_get(s.p + i, s.n - i, &len);
+        if (arabic_digit(c) >= 0)
+            digits++;
+        else if (!(c == '-' || c == 0x2014 || c == 0x2013 || c == 0xFF0D || c == 0x2212 ||
+                   is_blank_cp(c)))
+            return 0;
+    }
+    return digits >= 1 && digits <= 4;
+}
+
+/* A footer line of an official document: 抄送… or …年…月…日印发. */
+static int is_footer(struct span s)
+{
+    return sp_starts(s, "抄送") ||
+           (sp_ends(s, "印发") && sp_find(s, "年") != NPOS && sp_find(s, "月") != NPOS &&
+            sp_find(s, "日") != NPOS);
+}
+
+/* Sets ln->kind (and the heading or label fields) from its text. Footers
+ * are recognised only in the body, after the first heading. */
+static void classify(struct line *ln, int in_body)
+{
+    ln->kind = LK_TEXT;
+    ln->rest = ln->s;
+    if (ln->s.n == 0)
+        ln->kind = LK_BLANK;
+    else if (parse_heading(ln) || parse_label(ln, "责任领导", LK_LEADERS) ||
+             parse_label(ln, "责任单位", LK_UNITS))
+        return;
+    else if (is_note_only(ln->s))
+        ln->kind = LK_NOTE;
+    else if (is_page_number(ln->s))
+        ln->kind = LK_PAGENO;
+    else if (in_body && is_footer(ln->s))
+        ln->kind = LK_FOOTER;
+}
+
+static int is_terminal(unsigned c)
+{
+    static const unsigned marks[] = {0x3002, 0xFF0E, 0xFF01, 0xFF1F, 0xFF1B, 0xFF1A, 0x201D,
+                                     0x2019, 0x300D, 0x300F, 0x2026, '!', '?', ';', ':'};
+    for (size_t i = 0; i < sizeof marks / sizeof marks[0]; i++)
+        if (c == marks[i])
+            return 1;
+    return 0;
+}
+
+/* Opening minus closing brackets in s. */
+static int bracket_balance(struct span s)
+{
+    size_t len;
+    int bal = 0;
+
+    for (size_t i = 0; i < s.n; i += len) {
+        unsigned c = u8_get(s.p + i, s.n - i, &len);
+        bal += is_open_bracket(c) ? 1 : is_close_bracket(c) ? -1 : 0;
+    }
+    return bal;
+}
+
+/* Whether the paragraph that starts with line `first` and whose last piece
+ * is `tail` continues on line `next` (see "Joining" at the top). `depth` is
+ * its bracket balance so far, which matters before the first heading. */
+static int continues(const struct line *first, struct span tail, const struct line *next,
+                     int preamble, int depth)
+{
+    size_t len, stop;
+    unsigned last = u8_last(tail, &len), head;
+
+    if (next->kind != LK_TEXT)
+        return 0;
+    head = u8_get(next->s.p, next->s.n, &len);
+    switch (first->kind) {
+    case LK_UNITS:
+        stop = sp_find(next->s, "。");
+        return (is_unit_sep(last) || is_unit_sep(head)) && (stop == NPOS || stop + 3 == next->s.n);
+    case LK_HEAD:
+        return sp_find(first->rest, "。") != NPOS && !is_terminal(last);
+    case LK_TEXT:
+        if (is_terminal(last))
+            return 0;
+        return !preamble || last == 0xFF0C || last == 0x3001 || depth > 0;
+    default:
+        return 0;
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Reading paragraphs                                                 */
+/* ------------------------------------------------------------------ */
+
+#define MAX_PREAMBLE 500     /* paragraphs before the first heading */
+#define MAX_LISTED 1000      /* issues listed; further ones are only counted */
+
+/* A logical line: a heading, a responsibility line or a text paragraph,
+ * with the pieces a break split joined. */
+struct para {
+    enum line_kind kind;
+    int level;
+    int no;
+    char outline[24];
+    char *text;              /* owned; the rest after outline or label */
+};
+
+struct builder {
+    int head;                /* innermost heading node, -1 before any */
+    int head_open;           /* that heading has not taken a block yet */
+    int last_at[4];          /* last heading node at levels 1..3 */
+    char *pending;           /* text paragraphs waiting for their block */
+    int pend_line;
+    int blk;                 /* node taking responsibility lines, or -1 */
+    int blk_leaders, blk_units;
+};
+
+struct parser {
+    struct plan_doc *doc;
+    int oom;                 /* an allocation failed */
+    int stop;                /* a limit was hit: read no further */
+    const char *text;        /* the input and the read position */
+    size_t len, pos;
+    int line_no;
+    int in_body;             /* a heading has been read */
+    struct line ahead;       /* a line read but not used yet */
+    int have_ahead;
+    struct para *pre;        /* paragraphs before the first heading */
+    size_t n_pre, pre_cap;
+    struct builder b;
+    size_t listed, unlisted;
+    int error_listed;
+};
+
+static void issue(struct parser *ps, int line, int is_error, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Adds an issue to the document. After MAX_LISTED issues, further ones are
+ * only counted (but the first error is always listed). */
+static void issue(struct parser *ps, int line, int is_error, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (ps->listed >= MAX_LISTED && (!is_error || ps->error_listed)) {
+        ps->unlisted++;
+        return;
+    }
+    va_start(ap, fmt);
+    if (add_issue_v(ps->doc, line, is_error, fmt, ap))
+        ps->oom = 1;
+    va_end(ap);
+    ps->listed++;
+    ps->error_listed |= is_error;
+}
+
+/* A malloc'd copy of s, recording an allocation failure. */
+static char *dup_or_oom(struct parser *ps, struct span s)
+{
+    char *r = sp_dup(s);
+    if (!r)
+        ps->oom = 1;
+    return r;
+}
+
+/* Reads the next physical line, classified; 0 at the end of the input.
+ * Page numbers and footers are reported here, as each line is read once. */
+static int read_line(struct parser *ps, struct line *ln)
+{
+    const char *nl;
+    size_t end;
+
+    if (ps->pos > ps->len)
+        return 0;
+    nl = ps->pos < ps->len ? memchr(ps->text + ps->pos, '\n', ps->len - ps->pos) : NULL;
+    end = nl ? (size_t)(nl - ps->text) : ps->len;
+    memset(ln, 0, sizeof *ln);
+    ln->s = sp_trim(sp(ps->text + ps->pos, end - ps->pos));
+    ln->no = ps->line_no < INT_MAX ? ++ps->line_no : INT_MAX;
+    ps->pos = end + 1;
+    classify(ln, ps->in_body);
+    if (ln->kind == LK_HEAD)
+        ps->in_body = 1;
+    if (ln->kind == LK_PAGENO || ln->kind == LK_FOOTER)
+        issue(ps, ln->no, 0, "%s dropped", ln->kind == LK_PAGENO ? "page number" : "footer line");
+    return 1;
+}
+
+/* The next line that carries content: blank lines, page numbers, notes and
+ * footers are passed over (so a sentence joins across them). 0 at the end. */
+static int next_line(struct parser *ps, struct line *ln)
+{
+    if (ps->have_ahead) {
+        *ln = ps->ahead;
+        ps->have_ahead = 0;
+        return 1;
+    }
+    while (read_line(ps, ln))
+        if (ln->kind != LK_BLANK && ln->kind != LK_PAGENO && ln->kind != LK_NOTE &&
+            ln->kind != LK_FOOTER)
+            return 1;
+    return 0;
+}
+
+/* Appends s to the text buffer *buf of *n bytes (NUL kept after them). */
+static int buf_add(void **buf, size_t *n, size_t *cap, struct span s)
+{
+    if (grow(buf, cap, *n + s.n + 1, 1))
+        return -1;
+    if (s.n)
+        memcpy((char *)*buf + *n, s.p, s.n);
+    *n += s.n;
+    ((char *)*buf)[*n] = '\0';
+    return 0;
+}
+
+/* Reads the lines of the next paragraph into *p (p->text malloc'd), with
+ * *joined set when more than one line went into it. 0 at the end of the
+ * input or when out of memory. */
+static int join_lines(struct parser *ps, struct para *p, int *joined)
+{
+    struct line first, ln;
+    struct span tail;
+    void *buf = NULL;
+    size_t n = 0, cap = 0;
+    int preamble, depth;
+
+    if (!next_line(ps, &first))
+        return 0;
+    preamble = !ps->in_body;
+    depth = bracket_balance(first.rest);
+    tail = first.rest;
+    *joined = 0;
+    if (buf_add(&buf, &n, &cap, first.rest))
+        goto oom;
+    while (next_line(ps, &ln)) {
+        if (!continues(&first, tail, &ln, preamble, depth)) {
+            ps->ahead = ln;
+            ps->have_ahead = 1;
+            break;
+        }
+        if (buf_add(&buf, &n, &cap, ln.s))
+            goto oom;
+        tail = ln.s;
+        depth += bracket_balance(ln.s);
+        *joined = 1;
+    }
+    p->kind = first.kind;
+    p->level = first.level;
+    p->no = first.no;
+    memcpy(p->outline, first.outline, sizeof p->outline);
+    p->text = buf;
+    return 1;
+oom:
+    free(buf);
+    ps->oom = 1;
+    return 0;
+}
+
+/* Classifies a joined text paragraph again as a whole, since pieces can
+ * join into a heading, a responsibility line, or a line that is dropped.
+ * Returns 0 when the paragraph is to be dropped. */
+static int reclassify(struct parser *ps, struct para *p)
+{
+    struct line ln;
+
+    memset(&ln, 0, sizeof ln);
+    ln.s = sp_str(p->text);
+    classify(&ln, ps->in_body);
+    if (ln.kind == LK_TEXT)
+        return 1;
+    if (ln.kind != LK_HEAD && ln.kind != LK_LEADERS && ln.kind != LK_UNITS) {
+        if (ln.kind == LK_PAGENO || ln.kind == LK_FOOTER)
+            issue(ps, p->no, 0, "%s dropped", ln.kind == LK_PAGENO ? "page number" : "footer line");
+        return 0;
+    }
+    p->kind = ln.kind;
+    p->level = ln.level;
+    memcpy(p->outline, ln.outline, sizeof p->outline);
+    memmove(p->text, ln.rest.p, ln.rest.n);
+    p->text[ln.rest.n] = '\0';
+    ps->in_body |= ln.kind == LK_HEAD;
+    return 1;
+}
+
+/* Reads the next paragraph into *p (p->text malloc'd): a heading, a
+ * responsibility line or text. 0 at the end of the input or when out of memory. */
+static int next_para(struct parser *ps, struct para *p)
+{
+    int joined;
+
+    while (join_lines(ps, p, &joined)) {
+        if (!joined || p->kind != LK_TEXT || reclassify(ps, p))
+            return 1;
+        free(p->text);
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Metadata                                                           */
+/* ------------------------------------------------------------------ */
+
+enum pre_kind { PK_PLAIN, PK_PARA, PK_DATE, PK_DOCNUM, PK_NOTICE, PK_MAST };
+
+/* A document number: …〔2018〕21号, no 《, at most 90 bytes. */
+static int is_doc_number(struct span s)
+{
+    static const char *const opens[] = {"〔", "［", "[", NULL};
+    static const char *const closes[] = {"〕", "］", "]", NULL};
+    struct cur c = {s, 0};
+    size_t len;
+    int y;
+
+    if (s.n > 90 || !sp_ends(s, "号") || sp_find(s, "《") != NPOS)
+        return 0;
+    for (size_t i = 0; i < s.n; i += len) {
+        u8_get(s.p + i, s.n - i, &len);
+        c.i = i;
+        if (cur_any(&c, opens) && cur_year(&c, &y) && cur_any(&c, closes)) {
+            size_t digits = c.i;
+            while (arabic_digit(cur_peek(&c, &len)) >= 0)
+                c.i += len;
+            return c.i > digits && cur_lit(&c, "号") && c.i == s.n;
+        }
+    }
+    return 0;
+}
+
+static enum pre_kind preamble_kind(const char *text)
+{
+    struct span s = sp_str(text);
+    char date[11];
+    size_t len;
+
+    if (parse_full_date(s, date))
+        return PK_DATE;
+    if (is_doc_number(s))
+        return PK_DOCNUM;
+    if (is_terminal(u8_last(s, &len)))
+        return PK_PARA;
+    if (sp_find(s, "印发") != NPOS && sp_ends(s, "通知"))
+        return PK_NOTICE;
+    return sp_ends(s, "文件") ? PK_MAST : PK_PLAIN;
+}
+
+/* Collapses runs of blanks in s to one ASCII space, in place. */
+static void squeeze_blanks(char *s)
+{
+    struct span in = sp_str(s);
+    size_t w = 0, len;
+    int blank = 0;
+
+    for (size_t i = 0; i < in.n; i += len) {
+        unsigned c = u8_get(in.p + i, in.n - i, &len);
+        if (is_blank_cp(c)) {
+            blank = 1;
+            continue;
+        }
+        if (blank && w > 0)
+            s[w++] = ' ';
+        blank = 0;
+        memmove(s + w, in.p + i, len);
+        w += len;
+    }
+    s[w] = '\0';
+}
+
+/* The issuer: the plain paragraphs right above the date paragraph d (at
+ * most 8), joined by a space; *top is the first of them. NULL if none. */
+static char *issuer_above(struct parser *ps, const enum pre_kind *kinds, size_t d, size_t *top)
+{
+    size_t total = 0, w = 0;
+    char *r;
+
+    *top = d;
+    while (*top > 0 && d - *top < 8 && kinds[*top - 1] == PK_PLAIN)
+        total += strlen(ps->pre[--*top].text) + 1;
+    if (*top == d)
+        return NULL;
+    if (!(r = malloc(total))) {
+        ps->oom = 1;
+        return NULL;
+    }
+    for (size_t k = *top; k < d; k++) {
+        size_t n = strlen(ps->pre[k].text);
+        memcpy(r + w, ps->pre[k].text, n);
+        w += n;
+        r[w++] = k + 1 < d ? ' ' : '\0';
+    }
+    squeeze_blanks(r);
+    return r;
+}
+
+/* Fills the issuer and/or the title, when wanted, from a notice line
+ * "<issuer> 印发《<title>》的通知"; 〈〉 inside the title become 《》. */
+static void from_notice(struct parser *ps, const char *text, int want_issuer, int want_title)
+{
+    struct span s = sp_str(text);
+    size_t at = sp_find(s, "印发"), open, close;
+    struct span who = sp_trim(sp(s.p, at));
+    struct plan_doc *doc = ps->doc;
+
+    if (want_issuer && who.n && (doc->issuer = dup_or_oom(ps, who)))
+        squeeze_blanks(doc->issuer);
+    s = sp_from(s, at);
+    open = sp_find(s, "《");
+    close = open == NPOS ? NPOS : sp_find(sp_from(s, open), "》的通知");
+    if (!want_title || close == NPOS || close <= 3)
+        return;
+    doc->title = dup_or_oom(ps, sp(s.p + open + 3, close - 3));
+    for (char *p = doc->title; p && *p; p++) {
+        /* 〈 〉 are E3 80 88/89, 《 》 are E3 80 8A/8B */
+        if ((unsigned char)p[0] == 0xE3 && (unsigned char)p[1] == 0x80 &&
+            ((unsigned char)p[2] == 0x88 || (unsigned char)p[2] == 0x89))
+            p[2] = (char)((unsigned char)p[2] + 2);
+    }
+}
+
+/* The first balanced 《…》 in s, with a directly following （…号）; an empty
+ * span when there is none. */
+static struct span find_basis(struct span s)
+{
+    size_t open = sp_find(s, "《"), len, end, close;
+    int depth = 0;
+
+    if (open == NPOS)
+        return sp(s.p, 0);
+    for (end = open; end < s.n; end += len) {
+        unsigned c = u8_get(s.p + end, s.n - end, &len);
+        depth += c == 0x300A ? 1 : c == 0x300B ? -1 : 0;
+        if (depth == 0)
+            break;
+    }
+    if (depth != 0)
+        return sp(s.p, 0);
+    end += len;
+    close = sp_starts(sp_from(s, end), "（") ? sp_find(sp_from(s, end), "）") : NPOS;
+    if (close != NPOS) {
+        struct span inner = sp(s.p + end, close);
+        if (sp_find(inner, "号") != NPOS && sp_find(inner, "《") == NPOS)
+            end += close + 3;
+    }
+    return sp(s.p + open, end - open);
+}
+
+/* Fills the document metadata from the paragraphs before the first heading
+ * (see "Metadata" at the top). */
+static void read_preamble(struct parser *ps)
+{
+    struct plan_doc *doc = ps->doc;
+    size_t n = ps->n_pre, date = NPOS, notice = NPOS, title = NPOS, top = NPOS;
+    enum pre_kind *kinds = n ? calloc(n, sizeof *kinds) : NULL;
+
+    if (n && !kinds) {
+        ps->oom = 1;
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        kinds[i] = preamble_kind(ps->pre[i].text);
+        if (kinds[i] == PK_DOCNUM && !doc->doc_number)
+            doc->doc_number = dup_or_oom(ps, sp_str(ps->pre[i].text));
+        if (kinds[i] == PK_DATE && date == NPOS &&
+            parse_full_date(sp_str(ps->pre[i].text), doc->issued_on))
+            date = i;
+        if (kinds[i] == PK_NOTICE && notice == NPOS)
+            notice = i;
+    }
+    if (date != NPOS)
+        doc->issuer = issuer_above(ps, kinds, date, &top);
+    for (size_t i = n; i-- > 0 && title == NPOS;) {
+        if (kinds[i] == PK_PLAIN && (date == NPOS || i < top || i > date)) {
+            title = i;
+            doc->title = dup_or_oom(ps, sp_str(ps->pre[i].text));
+        }
+    }
+    if (notice != NPOS)
+        from_notice(ps, ps->pre[notice].text, !doc->issuer, !doc->title);
+    for (size_t i = title == NPOS ? 0 : title + 1; i < n && !doc->basis; i++) {
+        struct span b = kinds[i] == PK_PARA ? find_basis(sp_str(ps->pre[i].text)) : sp("", 0);
+        if (b.n)
+            doc->basis = dup_or_oom(ps, b);
+    }
+    free(kinds);
+}
+
+/* Keeps a paragraph that comes before the first heading (takes p->text). */
+static void keep_preamble(struct parser *ps, struct para *p)
+{
+    void *arr = ps->pre;
+
+    if (p->kind == LK_LEADERS || p->kind == LK_UNITS) {
+        issue(ps, p->no, 1, "%s line before the first heading (assignment with no text)",
+              p->kind == LK_LEADERS ? "责任领导" : "责任单位");
+        free(p->text);
+        return;
+    }
+    if (ps->n_pre >= MAX_PREAMBLE) {
+        issue(ps, p->no, 1, "more than %d paragraphs before the first heading", MAX_PREAMBLE);
+        ps->stop = 1;
+        free(p->text);
+        return;
+    }
+    if (grow(&arr, &ps->pre_cap, ps->n_pre + 1, sizeof *ps->pre)) {
+        ps->oom = 1;
+        free(p->text);
+        return;
+    }
+    ps->pre = arr;
+    ps->pre[ps->n_pre++] = *p;
+}
+
+/* ------------------------------------------------------------------ */
+/* The tree                                                           */
+/* ------------------------------------------------------------------ */
+
+/* Appends `add` to *body, separated by "\n". Takes ownership of add. */
+static void append_body(struct parser *ps, char **body, char *add)
+{
+    size_t a, b;
+    char *r;
+
+    if (!add)
+        return;
+    if (!*body) {
+        *body = add;
+        return;
+    }
+    a = strlen(*body);
+    b = strlen(add);
+    r = realloc(*body, a + b + 2);
+    if (!r) {
+        ps->oom = 1;
+        free(add);
+        return;
+    }
+    r[a] = '\n';
+    memcpy(r + a + 1, add, b + 1);
+    *body = r;
+    free(add);
+}
+
+/* A new node, or -1 (with an error and parsing stopped) past PLAN_MAX_NODES. */
+static int new_node(struct parser *ps, int line)
+{
+    int idx;
+
+    if (ps->doc->n_nodes >= PLAN_MAX_NODES) {
+        issue(ps, line, 1, "more than %d headings and paragraphs", PLAN_MAX_NODES);
+        ps->stop = 1;
+        return -1;
+    }
+    if ((idx = plan_doc_add_node(ps->doc)) < 0)
+        ps->oom = 1;
+    else
+        ps->doc->nodes[idx].line = line;
+    return idx;
+}
+
+/* Gives the pending text to the open heading, or else to a new level-4
+ * child of the innermost heading. Returns that node, or -1 when nothing
+ * was pending (or on failure). */
+static int flush_pending(struct parser *ps, struct builder *b)
+{
+    char *text = b->pending;
+    int idx = b->head;
+
+    if (!text)
+        return -1;
+    b->pending = NULL;
+    if (!(b->head_open && b->head >= 0) && (idx = new_node(ps, b->pend_line)) >= 0) {
+        ps->doc->nodes[idx].parent = b->head;
+        ps->doc->nodes[idx].level = 4;
+    }
+    if (idx < 0) {
+        free(text);
+        return -1;
+    }
+    b->head_open = 0;
+    append_body(ps, &ps->doc->nodes[idx].body, text);
+    return idx;
+}
+
+/* Splits heading text into title (through the first 。) and body. */
+static void set_heading_text(struct parser *ps, struct plan_node *n, const char *text)
+{
+    struct span s = sp_str(text);
+    size_t stop = sp_find(s, "。");
+    struct span rest = stop == NPOS ? sp(s.p, 0) : sp_trim(sp_from(s, stop + 3));
+
+    if (rest.n) {
+        n->title = dup_or_oom(ps, sp(s.p, stop + 3));
+        n->body = dup_or_oom(ps, rest);
+    } else if (s.n) {
+        n->title = dup_or_oom(ps, s);
+    }
+}
+
+static void on_heading(struct parser *ps, struct builder *b, const struct para *p)
+{
+    struct plan_node *n;
+    int idx, parent = -1;
+
+    flush_pending(ps, b);
+    b->blk = -1;
+    if ((idx = new_node(ps, p->no)) < 0)
+        return;
+    for (int l = p->level - 1; l >= 1 && parent < 0; l--)
+        parent = b->last_at[l];
+    for (int l = p->level; l <= 3; l++)
+        b->last_at[l] = -1;
+    b->last_at[p->level] = idx;
+    n = &ps->doc->nodes[idx];
+    n->parent = parent;
+    n->level = p->level;
+    n->outline = dup_or_oom(ps, sp_str(p->outline));
+    set_heading_text(ps, n, p->text);
+    b->head = idx;
+    b->head_open = 1;
+}
+
+/* Reads the values of a 责任领导 or 责任单位 line into node idx. */
+static void read_duty(struct parser *ps, int idx, const struct para *p)
+{
+    struct plan_node *n = &ps->doc->nodes[idx];
+    struct span s = sp_str(p->text);
+
+    if (p->kind == LK_LEADERS) {
+        if (plan_parse_leaders(s.p, s.n, &n->leaders, &n->n_leaders))
+            ps->oom = 1;
+        else if (n->n_leaders == 0)
+            issue(ps, p->no, 0, "责任领导 line names no leader");
+        return;
+    }
+    if (plan_parse_units(s.p, s.n, &n->units, &n->n_units))
+        ps->oom = 1;
+    else if (n->n_units == 0)
+        issue(ps, p->no, 1, "责任单位 line names no unit");
+}
+
+/* A 责任领导 or 责任单位 line: finds the node it assigns (see "Tree"). */
+static void on_duty(struct parser *ps, struct builder *b, const struct para *p)
+{
+    int leaders = p->kind == LK_LEADERS;
+    int seen = leaders ? b->blk_leaders : b->blk_units;
+    int idx;
+
+    if (b->pending) {
+        idx = flush_pending(ps, b);
+    } else if (b->blk >= 0 && !seen) {
+        idx = b->blk;
+    } else if (b->blk < 0 && b->head_open &&
+               (ps->doc->nodes[b->head].title || ps->doc->nodes[b->head].body)) {
+        idx = b->head;
+        b->head_open = 0;
+    } else {
+        issue(ps, p->no, 1, "%s line has no task text above it (assignment with no text)",
+              leaders ? "责任领导" : "责任单位");
+        return;
+    }
+    if (idx < 0)
+        return;
+    if (idx != b->blk) {
+        b->blk = idx;
+        b->blk_leaders = b->blk_units = 0;
+    }
+    *(leaders ? &b->blk_leaders : &b->blk_units) = 1;
+    read_duty(ps, idx, p);
+}
+
+/* Feeds one paragraph after the first heading to the tree (takes p->text). */
+static void take_para(struct parser *ps, struct para *p)
+{
+    struct builder *b = &ps->b;
+
+    if (p->kind == LK_HEAD) {
+        on_heading(ps, b, p);
+    } else if (p->kind == LK_LEADERS || p->kind == LK_UNITS) {
+        on_duty(ps, b, p);
+    } else {
+        b->blk = -1;
+        if (!b->pending)
+            b->pend_line = p->no;
+        append_body(ps, &b->pending, p->text);
+        return;
+    }
+    free(p->text);
+}
+
+/* Fills the deadline and cadence of node n from its title, then its body. */
+static void read_schedule(struct parser *ps, struct plan_node *n)
+{
+    const char *texts[2] = {n->title, n->body};
+
+    for (int t = 0; t < 2; t++) {
+        struct span s = sp_str(texts[t]);
+        struct due d;
+        size_t at, len;
+        enum plan_recurrence r;
+
+        if (!n->due_text && find_due(s, ps->doc->issued_on, &d, &at)) {
+            memcpy(n->due_on, d.date, sizeof n->due_on);
+            n->due_text = dup_or_oom(ps, sp(s.p + at, d.end - at));
+            if (!d.date[0] && n->due_text)
+                issue(ps, n->line, 0, "deadline \"%s\" counts from the issue date, which the document does not give",
+                      n->due_text);
+        }
+        if (!n->recurrence_text && (r = find_cadence(s, &at, &len)) != RECUR_NONE) {
+            n->recurrence = r;
+            n->recurrence_text = dup_or_oom(ps, sp(s.p + at, len));
+        }
+    }
+}
+
+/* Schedules every node and warns about text that carries no assignment. */
+static void finish_nodes(struct parser *ps)
+{
+    for (size_t i = 0; i < ps->doc->n_nodes && !ps->oom; i++) {
+        struct plan_node *n = &ps->doc->nodes[i];
+        read_schedule(ps, n);
+        if (n->body && n->n_units == 0)
+            issue(ps, n->line, 0, "text has no 责任单位 line, so it is not an assignment");
+    }
+}
+
+static void parser_release(struct parser *ps)
+{
+    for (size_t i = 0; i < ps->n_pre; i++)
+        free(ps->pre[i].text);
+    free(ps->pre);
+    free(ps->b.pending);
+}
+
+int plan_parse(const char *text, size_t len, struct plan_doc *out)
+{
+    struct parser ps;
+    struct para p;
+    int body = 0, rc = -1;
+
+    memset(out, 0, sizeof *out);
+    memset(&ps, 0, sizeof ps);
+    ps.doc = out;
+    ps.text = text ? text : "";
+    ps.len = text ? len : 0;
+    ps.b.head = ps.b.blk = -1;
+    ps.b.last_at[1] = ps.b.last_at[2] = ps.b.last_at[3] = -1;
+    if (plan_text_check(ps.text, ps.len, out))
+        goto out;
+    while (!ps.oom && !ps.stop && next_para(&ps, &p)) {
+        if (!body && p.kind != LK_HEAD) {
+            keep_preamble(&ps, &p);
+            continue;
+        }
+        if (!body)
+            read_preamble(&ps);
+        body = 1;
+        take_para(&ps, &p);
+    }
+    if (!body && !ps.stop)
+        issue(&ps, 0, 1, "no headings (一、, （一） or 1.) found; this is not a plan document");
+    flush_pending(&ps, &ps.b);
+    finish_nodes(&ps);
+    if (ps.unlisted)
+        plan_doc_add_issue(out, 0, 0, "%zu more issues not listed", ps.unlisted);
+    rc = ps.oom || plan_doc_has_errors(out) ? -1 : 0;
+out:
+    if (ps.oom)
+        plan_doc_add_issue(out, 0, 1, "out of memory");
+    if (rc != 0)
+        drop_content(out);
+    parser_release(&ps);
+    return rc;
+}

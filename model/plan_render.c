@@ -1,0 +1,745 @@
+/* Rendering a plan as document text and as CSV, and reading the CSV back.
+ * The layouts are described in model/plan_render.h. */
+#include "model/plan_render.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------ */
+/* A growing string                                                   */
+/* ------------------------------------------------------------------ */
+
+struct sb {
+    char *p;
+    size_t n, cap;
+    int oom;
+};
+
+/* Appends n bytes of s, keeping the text NUL-terminated; on allocation
+ * failure sets b->oom and ignores everything from then on. */
+static void sb_put(struct sb *b, const char *s, size_t n)
+{
+    size_t cap = b->cap ? b->cap : 256;
+    char *p;
+
+    if (b->oom)
+        return;
+    if (n > SIZE_MAX / 4 - b->n) {
+        b->oom = 1;
+        return;
+    }
+    while (cap < b->n + n + 1)
+        cap *= 2;
+    if (cap != b->cap) {
+        if (!(p = realloc(b->p, cap))) {
+            b->oom = 1;
+            return;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    if (n)
+        memcpy(b->p + b->n, s, n);
+    b->n += n;
+    b->p[b->n] = '\0';
+}
+
+static void sb_puts(struct sb *b, const char *s)
+{
+    if (s)
+        sb_put(b, s, strlen(s));
+}
+
+/* The finished string (never NULL unless out of memory); b is emptied. */
+static char *sb_take(struct sb *b)
+{
+    char *r;
+
+    sb_put(b, "", 0);           /* allocates an empty string if nothing was put */
+    r = b->oom ? NULL : b->p;
+    if (b->oom)
+        free(b->p);
+    memset(b, 0, sizeof *b);
+    return r;
+}
+
+/* ------------------------------------------------------------------ */
+/* Shared pieces                                                      */
+/* ------------------------------------------------------------------ */
+
+/* 1 when every node's parent comes before it and every level is 1..4. */
+static int well_formed(const struct plan_doc *doc)
+{
+    for (size_t i = 0; i < doc->n_nodes; i++) {
+        const struct plan_node *n = &doc->nodes[i];
+        if (n->parent < -1 || (n->parent >= 0 && (size_t)n->parent >= i) || n->level < 1 ||
+            n->level > 4)
+            return 0;
+    }
+    return 1;
+}
+
+static void put_leaders(struct sb *b, const struct plan_node *n)
+{
+    for (size_t i = 0; i < n->n_leaders; i++) {
+        sb_puts(b, i ? " " : "");
+        sb_puts(b, n->leaders[i]);
+    }
+}
+
+/* Writes units [from, to) of n separated by 、, an alias as 名称（别名）. */
+static void put_units(struct sb *b, const struct plan_node *n, size_t from, size_t to)
+{
+    for (size_t i = from; i < to && i < n->n_units; i++) {
+        sb_puts(b, i > from ? "、" : "");
+        sb_puts(b, n->units[i].name);
+        if (n->units[i].alias) {
+            sb_puts(b, "（");
+            sb_puts(b, n->units[i].alias);
+            sb_puts(b, "）");
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Text                                                               */
+/* ------------------------------------------------------------------ */
+
+/* Writes n bytes of s as one paragraph: the text and a blank line. */
+static void put_para(struct sb *b, const char *s, size_t n)
+{
+    sb_put(b, s, n);
+    sb_puts(b, "\n\n");
+}
+
+static void put_preamble(struct sb *b, const struct plan_doc *doc)
+{
+    char date[64];
+
+    if (doc->doc_number)
+        put_para(b, doc->doc_number, strlen(doc->doc_number));
+    if (doc->issuer && doc->issued_on[0])
+        put_para(b, doc->issuer, strlen(doc->issuer));
+    if (doc->issued_on[0]) {
+        snprintf(date, sizeof date, "%d年%d月%d日", atoi(doc->issued_on),
+                 atoi(doc->issued_on + 5), atoi(doc->issued_on + 8));
+        put_para(b, date, strlen(date));
+    } else if (doc->issuer) {
+        sb_puts(b, doc->issuer);
+        put_para(b, " 印发本方案的通知", strlen(" 印发本方案的通知"));
+    }
+    if (doc->title)
+        put_para(b, doc->title, strlen(doc->title));
+    if (doc->basis) {
+        sb_puts(b, "根据");
+        sb_puts(b, doc->basis);
+        put_para(b, "，制定本方案。", strlen("，制定本方案。"));
+    }
+}
+
+/* 1 when title holds one 。 and it is the last character, so the body can
+ * follow on the heading line and be split off again. */
+static int title_ends_sentence(const char *title)
+{
+    const char *stop = title ? strstr(title, "。") : NULL;
+    return stop && stop[3] == '\0';
+}
+
+/* Writes the heading line of a level 1-3 node; returns the part of the
+ * body not written on it. */
+static const char *put_heading(struct sb *b, const struct plan_node *n)
+{
+    static const char *const after_outline[4] = {"", "、", "", " "};
+    const char *body = n->body;
+
+    sb_puts(b, n->outline);
+    sb_puts(b, after_outline[n->level]);
+    sb_puts(b, n->title);
+    if (body && title_ends_sentence(n->title)) {
+        size_t k = strcspn(body, "\n");
+        sb_put(b, body, k);
+        body = body[k] ? body + k + 1 : NULL;
+    }
+    sb_puts(b, "\n\n");
+    return body;
+}
+
+/* Writes one node: heading line, body paragraphs, responsibility lines. */
+static void put_node(struct sb *b, const struct plan_node *n)
+{
+    const char *body = n->level <= 3 ? put_heading(b, n) : n->body;
+
+    while (body) {
+        size_t k = strcspn(body, "\n");
+        if (k)
+            put_para(b, body, k);
+        body = body[k] ? body + k + 1 : NULL;
+    }
+    if (n->n_leaders) {
+        sb_puts(b, "责任领导：");
+        put_leaders(b, n);
+        sb_puts(b, "\n\n");
+    }
+    if (n->n_units) {
+        sb_puts(b, "责任单位：");
+        put_units(b, n, 0, n->n_units);
+        sb_puts(b, "\n\n");
+    }
+}
+
+char *plan_render_text(const struct plan_doc *doc)
+{
+    struct sb b = {NULL, 0, 0, 0};
+
+    if (!well_formed(doc))
+        return NULL;
+    put_preamble(&b, doc);
+    for (size_t i = 0; i < doc->n_nodes; i++)
+        put_node(&b, &doc->nodes[i]);
+    if (b.n > 0 && !b.oom)
+        b.p[--b.n] = '\0';      /* end with one newline, not a blank line */
+    return sb_take(&b);
+}
+
+/* ------------------------------------------------------------------ */
+/* CSV out                                                            */
+/* ------------------------------------------------------------------ */
+
+#define CSV_COLS 12
+
+static const char *const csv_columns[CSV_COLS] = {
+    "path", "level", "outline", "title", "body", "leaders", "lead_unit", "units",
+    "due_on", "due_text", "recurrence", "recurrence_text"
+};
+
+static const char *const meta_keys[] = {"doc_number", "title", "issuer", "issued_on", "basis"};
+#define N_META (sizeof meta_keys / sizeof meta_keys[0])
+
+/* Writes one field (NULL as empty), quoted when RFC 4180 needs it, then a
+ * comma or, after the last column, CRLF. */
+static void put_field(struct sb *b, const char *s, int col)
+{
+    if (s && s[strcspn(s, ",\"\r\n")]) {
+        sb_puts(b, "\"");
+        for (const char *q; (q = strchr(s, '"')); s = q + 1) {
+            sb_put(b, s, (size_t)(q - s));
+            sb_puts(b, "\"\"");
+        }
+        sb_puts(b, s);
+        sb_puts(b, "\"");
+    } else {
+        sb_puts(b, s);
+    }
+    sb_puts(b, col + 1 < CSV_COLS ? "," : "\r\n");
+}
+
+/* Writes a record of CSV_COLS fields; v[i] may be NULL. */
+static void put_record(struct sb *b, const char *const *v)
+{
+    for (int c = 0; c < CSV_COLS; c++)
+        put_field(b, v[c], c);
+}
+
+/* The value of metadata key k of doc, or NULL. */
+static const char *meta_value(const struct plan_doc *doc, size_t k)
+{
+    const char *v[N_META] = {doc->doc_number, doc->title, doc->issuer, doc->issued_on, doc->basis};
+    return v[k] && v[k][0] ? v[k] : NULL;
+}
+
+/* Writes the record of node i whose path is `path`. */
+static void put_node_record(struct sb *b, const struct plan_node *n, const char *path)
+{
+    struct sb leaders = {NULL, 0, 0, 0}, lead = {NULL, 0, 0, 0}, others = {NULL, 0, 0, 0};
+    char level[4];
+    const char *v[CSV_COLS];
+
+    snprintf(level, sizeof level, "%d", n->level);
+    put_leaders(&leaders, n);
+    put_units(&lead, n, 0, 1);
+    put_units(&others, n, 1, n->n_units);
+    b->oom |= leaders.oom | lead.oom | others.oom;
+    v[0] = path;
+    v[1] = level;
+    v[2] = n->outline;
+    v[3] = n->title;
+    v[4] = n->body;
+    v[5] = leaders.p;
+    v[6] = lead.p;
+    v[7] = others.p;
+    v[8] = n->due_on[0] ? n->due_on : NULL;
+    v[9] = n->due_text;
+    v[10] = plan_recurrence_name(n->recurrence);
+    v[11] = n->recurrence_text;
+    put_record(b, v);
+    free(leaders.p);
+    free(lead.p);
+    free(others.p);
+}
+
+/* Sets paths[i] to the "1.2.3" path of every node; 0, or -1 when out of memory. */
+static int make_paths(const struct plan_doc *doc, char **paths)
+{
+    size_t *kids = calloc(doc->n_nodes + 1, sizeof *kids);
+
+    if (!kids)
+        return -1;
+    for (size_t i = 0; i < doc->n_nodes; i++) {
+        int parent = doc->nodes[i].parent;
+        const char *up = parent >= 0 ? paths[parent] : "";
+        size_t seq = ++kids[parent >= 0 ? (size_t)parent : doc->n_nodes];
+        size_t len = strlen(up) + 24;
+
+        if (!(paths[i] = malloc(len))) {
+            free(kids);
+            return -1;
+        }
+        snprintf(paths[i], len, "%s%s%zu", up, *up ? "." : "", seq);
+    }
+    free(kids);
+    return 0;
+}
+
+char *plan_render_csv(const struct plan_doc *doc)
+{
+    struct sb b = {NULL, 0, 0, 0};
+    char **paths = NULL;
+    char *r = NULL;
+
+    if (!well_formed(doc) || !(paths = calloc(doc->n_nodes + 1, sizeof *paths)))
+        goto out;
+    if (make_paths(doc, paths))
+        goto out;
+    put_record(&b, csv_columns);
+    for (size_t k = 0; k < N_META; k++) {
+        char key[32];
+        const char *v[CSV_COLS] = {NULL};
+        snprintf(key, sizeof key, "#%s", meta_keys[k]);
+        v[0] = key;
+        v[1] = meta_value(doc, k);
+        put_record(&b, v);
+    }
+    for (size_t i = 0; i < doc->n_nodes; i++)
+        put_node_record(&b, &doc->nodes[i], paths[i]);
+    r = sb_take(&b);
+out:
+    for (size_t i = 0; paths && i < doc->n_nodes; i++)
+        free(paths[i]);
+    free(paths);
+    free(b.p);
+    return r;
+}
+
+/* ------------------------------------------------------------------ */
+/* CSV in                                                             */
+/* ------------------------------------------------------------------ */
+
+#define MAX_CSV_ERRORS 100
+
+struct csv {
+    const char *p;
+    size_t n, i;
+    int line;                /* line of the read position */
+    struct plan_doc *doc;
+    int oom;
+    int errors;
+    int stack[4];            /* last node at path depth 1..4 */
+    char *stack_path[4];     /* their paths (owned copies) */
+    int meta_seen[N_META];
+};
+
+/* One record: up to CSV_COLS fields (malloc'd), `count` fields seen. */
+struct record {
+    char *f[CSV_COLS];
+    size_t count;
+    int line;
+};
+
+static void record_clear(struct record *r)
+{
+    for (int c = 0; c < CSV_COLS; c++)
+        free(r->f[c]);
+    memset(r, 0, sizeof *r);
+}
+
+static void csv_error(struct csv *c, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Adds an error (the first MAX_CSV_ERRORS are listed). */
+static void csv_error(struct csv *c, int line, const char *fmt, ...)
+{
+    char msg[256];
+    va_list ap;
+
+    if (c->errors++ >= MAX_CSV_ERRORS)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (plan_doc_add_issue(c->doc, line, 1, "%s", msg))
+        c->oom = 1;
+}
+
+/* Reads one field at the position into a malloc'd string. Returns 0 with
+ * *more set when a comma follows (another field of the same record), or
+ * -1 on a syntax error or when out of memory. */
+static int csv_field(struct csv *c, char **out, int *more)
+{
+    struct sb v = {NULL, 0, 0, 0};
+    int quoted = c->i < c->n && c->p[c->i] == '"', start = c->line;
+
+    c->i += (size_t)quoted;
+    while (c->i < c->n) {
+        char ch = c->p[c->i];
+        if (quoted && ch == '"' && c->i + 1 < c->n && c->p[c->i + 1] == '"') {
+            sb_put(&v, "\"", 1);
+            c->i += 2;
+            continue;
+        }
+        if (quoted && ch == '"') {
+            quoted = 0;
+            c->i++;
+            if (c->i < c->n && c->p[c->i] != ',' && c->p[c->i] != '\n' && c->p[c->i] != '\r') {
+                csv_error(c, c->line, "text after the closing quote of a field");
+                goto fail;
+            }
+            continue;
+        }
+        if (!quoted && (ch == ',' || ch == '\n' || (ch == '\r' && c->i + 1 < c->n && c->p[c->i + 1] == '\n')))
+            break;
+        if (!quoted && ch == '"') {
+            csv_error(c, c->line, "quote inside an unquoted field");
+            goto fail;
+        }
+        c->line += ch == '\n';
+        sb_put(&v, &ch, 1);
+        c->i++;
+    }
+    if (quoted) {
+        csv_error(c, start, "quoted field is never closed");
+        goto fail;
+    }
+    *more = c->i < c->n && c->p[c->i] == ',';
+    c->i += (size_t)*more;
+    if (!(*out = sb_take(&v)))
+        c->oom = 1;
+    return *out ? 0 : -1;
+fail:
+    free(v.p);
+    return -1;
+}
+
+/* Reads one record. Returns 1, 0 at the end of the input, -1 on error. */
+static int csv_record(struct csv *c, struct record *r)
+{
+    int more = 1;
+
+    memset(r, 0, sizeof *r);
+    if (c->i >= c->n)
+        return 0;
+    r->line = c->line;
+    while (more) {
+        char *f = NULL;
+        if (csv_field(c, &f, &more))
+            return -1;
+        if (r->count < CSV_COLS)
+            r->f[r->count] = f;
+        else
+            free(f);
+        r->count++;
+    }
+    if (c->i < c->n && c->p[c->i] == '\r')
+        c->i++;
+    if (c->i < c->n && c->p[c->i] == '\n') {
+        c->i++;
+        c->line++;
+    }
+    return 1;
+}
+
+/* A malloc'd copy of field s, NULL when it is empty (or out of memory). */
+static char *field_dup(struct csv *c, const char *s)
+{
+    char *r;
+
+    if (!s || !*s)
+        return NULL;
+    if (!(r = strdup(s)))
+        c->oom = 1;
+    return r;
+}
+
+/* Stores a metadata record "#key,value". */
+static void read_meta(struct csv *c, const struct record *r)
+{
+    struct plan_doc *doc = c->doc;
+    char **slots[N_META] = {&doc->doc_number, &doc->title, &doc->issuer, NULL, &doc->basis};
+    const char *v = r->f[1];
+
+    for (size_t k = 0; k < N_META; k++) {
+        if (strcmp(r->f[0] + 1, meta_keys[k]) != 0)
+            continue;
+        if (c->meta_seen[k]++) {
+            csv_error(c, r->line, "metadata %s given twice", meta_keys[k]);
+        } else if (slots[k]) {
+            *slots[k] = field_dup(c, v);
+        } else if (*v && !plan_date_is_valid(v)) {
+            csv_error(c, r->line, "issued_on \"%.40s\" is not a YYYY-MM-DD date", v);
+        } else {
+            snprintf(doc->issued_on, sizeof doc->issued_on, "%s", v);
+        }
+        return;
+    }
+    csv_error(c, r->line, "unknown metadata record \"%.40s\"", r->f[0]);
+}
+
+/* The depth of a path "1.2.3" (its number of parts), or 0 when malformed. */
+static int path_depth(const char *path)
+{
+    int depth = 0, digits = 0;
+
+    for (const char *p = path;; p++) {
+        if (*p >= '0' && *p <= '9' && digits < 6) {
+            digits++;
+        } else if ((*p == '.' || *p == '\0') && digits > 0 && depth < 4) {
+            depth++;
+            digits = 0;
+            if (!*p)
+                return depth;
+        } else {
+            return 0;
+        }
+    }
+}
+
+/* Finds the parent of the record with this path; -1 for a top-level one,
+ * -2 (with an error) when the path is bad or its parent is not above. */
+static int find_parent(struct csv *c, const struct record *r, int depth)
+{
+    const char *path = r->f[0];
+    size_t up;
+
+    if (depth == 0) {
+        csv_error(c, r->line, "path \"%.40s\" is not like 1.2.3 (at most 4 parts)", path);
+        return -2;
+    }
+    if (depth == 1)
+        return -1;
+    up = (size_t)(strrchr(path, '.') - path);
+    if (c->stack[depth - 2] < 0 || strlen(c->stack_path[depth - 2]) != up ||
+        strncmp(c->stack_path[depth - 2], path, up) != 0) {
+        csv_error(c, r->line, "parent of path %.40s is not on an earlier record", path);
+        return -2;
+    }
+    return c->stack[depth - 2];
+}
+
+/* Checks level and outline against the parent; 0 when they fit. */
+static int check_shape(struct csv *c, const struct record *r, int parent, int *level)
+{
+    const char *lv = r->f[1];
+    int ok = 1;
+
+    *level = lv[0] >= '1' && lv[0] <= '4' && !lv[1] ? lv[0] - '0' : 0;
+    if (!*level) {
+        csv_error(c, r->line, "level \"%.10s\" is not 1, 2, 3 or 4", lv);
+        return -1;
+    }
+    if (parent >= 0 && c->doc->nodes[parent].level >= *level) {
+        csv_error(c, r->line, "level %d is not below its parent's level %d", *level,
+                  c->doc->nodes[parent].level);
+        ok = 0;
+    }
+    if ((*level < 4) != (r->f[2][0] != '\0')) {
+        csv_error(c, r->line, "%s", *level < 4 ? "a heading needs an outline" : "a paragraph (level 4) has no outline");
+        ok = 0;
+    }
+    if (*level == 4 && r->f[3][0]) {
+        csv_error(c, r->line, "a paragraph (level 4) has no title");
+        ok = 0;
+    }
+    return ok ? 0 : -1;
+}
+
+static void free_units(struct plan_unit_ref *u, size_t n)
+{
+    for (size_t i = 0; u && i < n; i++) {
+        free(u[i].name);
+        free(u[i].alias);
+    }
+    free(u);
+}
+
+/* Reads leaders, lead unit and cooperating units of record r into n. */
+static void read_people(struct csv *c, const struct record *r, struct plan_node *n)
+{
+    struct plan_unit_ref *lead = NULL, *others = NULL, *all;
+    size_t n_lead = 0, n_others = 0;
+
+    if (plan_parse_leaders(r->f[5], strlen(r->f[5]), &n->leaders, &n->n_leaders) ||
+        plan_parse_units(r->f[6], strlen(r->f[6]), &lead, &n_lead) ||
+        plan_parse_units(r->f[7], strlen(r->f[7]), &others, &n_others)) {
+        c->oom = 1;
+        goto out;
+    }
+    if (n_lead > 1)
+        csv_error(c, r->line, "lead_unit names %zu units; it takes one", n_lead);
+    if (n_lead == 0 && n_others > 0)
+        csv_error(c, r->line, "cooperating units without a lead unit");
+    if (n_lead + n_others == 0)
+        goto out;
+    if (!(all = malloc((n_lead + n_others) * sizeof *all))) {
+        c->oom = 1;
+        goto out;
+    }
+    if (n_lead)
+        memcpy(all, lead, n_lead * sizeof *all);
+    if (n_others)
+        memcpy(all + n_lead, others, n_others * sizeof *all);
+    n->units = all;
+    n->n_units = n_lead + n_others;
+    n_lead = n_others = 0;      /* the names now belong to n */
+out:
+    free_units(lead, n_lead);
+    free_units(others, n_others);
+}
+
+/* Reads due_on, due_text, recurrence and recurrence_text of r into n. */
+static void read_schedule(struct csv *c, const struct record *r, struct plan_node *n)
+{
+    if (r->f[8][0] && !plan_date_is_valid(r->f[8]))
+        csv_error(c, r->line, "due_on \"%.40s\" is not a YYYY-MM-DD date", r->f[8]);
+    else
+        snprintf(n->due_on, sizeof n->due_on, "%s", r->f[8]);
+    if (plan_recurrence_from_name(r->f[10], &n->recurrence))
+        csv_error(c, r->line, "recurrence \"%.40s\" is not one of monthly, bimonthly, quarterly, semiannual, yearly",
+                  r->f[10]);
+    n->due_text = field_dup(c, r->f[9]);
+    n->recurrence_text = field_dup(c, r->f[11]);
+}
+
+/* Remembers node idx as the last one at path depth `depth`. */
+static void push_path(struct csv *c, int depth, int idx, const char *path)
+{
+    for (int d = depth - 1; d < 4; d++) {
+        free(c->stack_path[d]);
+        c->stack_path[d] = NULL;
+        c->stack[d] = -1;
+    }
+    if (!(c->stack_path[depth - 1] = strdup(path))) {
+        c->oom = 1;
+        return;
+    }
+    c->stack[depth - 1] = idx;
+}
+
+/* Turns a node record into a node. */
+static void read_node(struct csv *c, const struct record *r)
+{
+    int depth = path_depth(r->f[0]), parent = find_parent(c, r, depth), level, idx;
+    struct plan_node *n;
+
+    if (parent == -2 || check_shape(c, r, parent, &level))
+        return;
+    if (c->doc->n_nodes >= PLAN_MAX_NODES) {
+        csv_error(c, r->line, "more than %d nodes", PLAN_MAX_NODES);
+        return;
+    }
+    if ((idx = plan_doc_add_node(c->doc)) < 0) {
+        c->oom = 1;
+        return;
+    }
+    n = &c->doc->nodes[idx];
+    n->parent = parent;
+    n->level = level;
+    n->line = r->line;
+    n->outline = field_dup(c, r->f[2]);
+    n->title = field_dup(c, r->f[3]);
+    n->body = field_dup(c, r->f[4]);
+    read_people(c, r, n);
+    read_schedule(c, r, n);
+    push_path(c, depth, idx, r->f[0]);
+}
+
+static int is_header(const struct record *r)
+{
+    if (r->count != CSV_COLS)
+        return 0;
+    for (int k = 0; k < CSV_COLS; k++)
+        if (strcmp(r->f[k], csv_columns[k]) != 0)
+            return 0;
+    return 1;
+}
+
+/* Handles one record after the header. */
+static void take_record(struct csv *c, const struct record *r)
+{
+    if (r->count == 1 && r->f[0][0] == '\0')
+        return;                 /* a blank line */
+    if (r->count != CSV_COLS)
+        csv_error(c, r->line, "record has %zu fields; %d are expected", r->count, CSV_COLS);
+    else if (r->f[0][0] == '#')
+        read_meta(c, r);
+    else
+        read_node(c, r);
+}
+
+/* Frees everything in doc but its issues. */
+static void keep_only_issues(struct plan_doc *doc)
+{
+    struct plan_issue *issues = doc->issues;
+    size_t n = doc->n_issues, cap = doc->issues_cap;
+
+    doc->issues = NULL;
+    doc->n_issues = doc->issues_cap = 0;
+    plan_doc_free(doc);
+    doc->issues = issues;
+    doc->n_issues = n;
+    doc->issues_cap = cap;
+}
+
+int plan_parse_csv(const char *text, size_t len, struct plan_doc *out)
+{
+    struct csv c;
+    struct record r;
+    int got, rc = -1;
+
+    memset(out, 0, sizeof *out);
+    memset(&c, 0, sizeof c);
+    c.p = text ? text : "";
+    c.n = text ? len : 0;
+    c.line = 1;
+    c.doc = out;
+    for (int d = 0; d < 4; d++)
+        c.stack[d] = -1;
+    if (plan_text_check(c.p, c.n, out))
+        goto out;
+    if (c.n >= 3 && memcmp(c.p, "\xEF\xBB\xBF", 3) == 0)
+        c.i = 3;                /* a byte order mark, as spreadsheets write */
+    got = csv_record(&c, &r);
+    if (got >= 0 && !is_header(&r)) {
+        csv_error(&c, 1, "the first record is not the header %s,%s,...,%s", csv_columns[0],
+                  csv_columns[1], csv_columns[CSV_COLS - 1]);
+        got = -1;
+    }
+    while (got > 0 && !c.oom && c.errors <= MAX_CSV_ERRORS) {
+        record_clear(&r);
+        if ((got = csv_record(&c, &r)) > 0)
+            take_record(&c, &r);
+    }
+    record_clear(&r);
+    if (c.errors > MAX_CSV_ERRORS)
+        plan_doc_add_issue(out, 0, 1, "%d more errors not listed", c.errors - MAX_CSV_ERRORS);
+    rc = c.oom || plan_doc_has_errors(out) ? -1 : 0;
+out:
+    for (int d = 0; d < 4; d++)
+        free(c.stack_path[d]);
+    if (c.oom)
+        plan_doc_add_issue(out, 0, 1, "out of memory");
+    if (rc != 0)
+        keep_only_issues(out);
+    return rc;
+}
