@@ -10,6 +10,8 @@
 #include "model/db.h"
 #include "model/listing.h"
 #include "model/migrate.h"
+#include "model/plan_import.h"
+#include "model/resources.h"
 #include "model/token.h"
 
 enum { EXIT_FAILED = 1, EXIT_USAGE = 2 };
@@ -142,5 +144,116 @@ int cmd_routes(struct app *app, int argc, char **argv)
     ulfius_clean_instance(&instance);
     router_free(app->router);
     app->router = NULL;
+    return 0;
+}
+
+static int has_flag(int argc, char **argv, const char *flag)
+{
+    for (int i = 0; i < argc; i++)
+        if (strcmp(argv[i], flag) == 0)
+            return 1;
+    return 0;
+}
+
+/* Reads a whole file into a malloc'd buffer; NULL on failure. */
+static char *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *data = NULL;
+    size_t cap = 0;
+    *len = 0;
+    for (;;) {
+        if (*len == cap) {
+            cap = cap ? 2 * cap : 65536;
+            char *grown = realloc(data, cap + 1);
+            if (!grown)
+                break;
+            data = grown;
+        }
+        size_t n = fread(data + *len, 1, cap - *len, f);
+        *len += n;
+        if (n == 0)
+            break;
+    }
+    int failed_read = ferror(f);
+    fclose(f);
+    if (failed_read || !data) {
+        free(data);
+        return NULL;
+    }
+    data[*len] = '\0';
+    return data;
+}
+
+/* 1 when the database holds no plan yet. */
+static int no_plans(struct app *app)
+{
+    struct param_list q = {.items = {{"limit", "1"}}, .count = 1};
+    json_t *page = NULL;
+    struct call c;
+    command_call(&c, app);
+    int empty = list_run(&c, &plan_list, &q, NULL, &page) == DUBAN_OK &&
+                json_integer_value(json_object_get(page, "total")) == 0;
+    json_decref(page);
+    call_clear(&c);
+    return empty;
+}
+
+/* duban import FILE [--dry-run] [--replace] [--csv] [--if-empty]: prints the report. */
+int cmd_import(struct app *app, int argc, char **argv)
+{
+    const char *path = NULL;
+    for (int i = 0; i < argc; i++)
+        if (argv[i][0] != '-')
+            path = argv[i];
+    if (!path) {
+        fprintf(stderr, "usage: duban import FILE [--dry-run] [--replace] [--csv] [--if-empty]\n");
+        return EXIT_USAGE;
+    }
+    if (has_flag(argc, argv, "--if-empty") && !no_plans(app)) {
+        fprintf(stderr, "duban: import: the database already holds a plan; nothing imported\n");
+        return 0;
+    }
+    size_t len;
+    char *text = read_file(path, &len);
+    if (!text) {
+        fprintf(stderr, "duban: import: cannot read %s\n", path);
+        return EXIT_FAILED;
+    }
+    struct import_options opt = {has_flag(argc, argv, "--csv") ? PLAN_CSV : PLAN_TEXT, has_flag(argc, argv, "--dry-run"),
+                                 has_flag(argc, argv, "--replace")};
+    struct call c;
+    command_call(&c, app);
+    struct created out;
+    duban_status s = plan_import(&c, text, len, &opt, NULL, &out);
+    free(text);
+    if (s != DUBAN_OK)
+        return failed("import", &c);
+    json_dumpf(out.doc, stdout, JSON_INDENT(2));
+    putchar('\n');
+    json_decref(out.doc);
+    call_clear(&c);
+    return 0;
+}
+
+/* duban export PLAN_ID [--format text|csv]: writes the document to stdout. */
+int cmd_export(struct app *app, int argc, char **argv)
+{
+    const char *format = option(argc, argv, "--format");
+    long long id = argc > 0 ? strtoll(argv[0], NULL, 10) : 0;
+    if (id <= 0 || (format && strcmp(format, "text") != 0 && strcmp(format, "csv") != 0)) {
+        fprintf(stderr, "usage: duban export PLAN_ID [--format text|csv]\n");
+        return EXIT_USAGE;
+    }
+    struct call c;
+    command_call(&c, app);
+    char *text = NULL;
+    if (plan_export(&c, id, format && strcmp(format, "csv") == 0 ? PLAN_CSV : PLAN_TEXT, &text) != DUBAN_OK)
+        return failed("export", &c);
+    fputs(text, stdout);
+    free(text);
+    call_clear(&c);
     return 0;
 }

@@ -9,5 +9,7 @@ struct app;
 int cmd_migrate(struct app *app, int argc, char **argv);
 int cmd_token(struct app *app, int argc, char **argv);
 int cmd_routes(struct app *app, int argc, char **argv);
+int cmd_import(struct app *app, int argc, char **argv);
+int cmd_export(struct app *app, int argc, char **argv);
 
 #endif

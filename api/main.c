@@ -25,6 +25,10 @@ static void usage(FILE *out)
             "                              create an API token and print it (shown once)\n"
             "  token list                  list tokens (never their secrets)\n"
             "  token revoke ID             revoke a token\n"
+            "  import FILE [--dry-run] [--replace] [--csv] [--if-empty]\n"
+            "                              import a plan document (责任分解方案) and print the report\n"
+            "  export PLAN_ID [--format text|csv]\n"
+            "                              write a plan back as a document\n"
             "  routes                      list the routes the server answers\n"
             "  --version, --help\n\n"
             "configuration (environment variables):\n",
@@ -65,6 +69,8 @@ static const struct {
     {"migrate", cmd_migrate},
     {"token", cmd_token},
     {"routes", cmd_routes},
+    {"import", cmd_import},
+    {"export", cmd_export},
 };
 
 int main(int argc, char **argv)

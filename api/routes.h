@@ -8,5 +8,6 @@ void health_register(struct router *r);
 void resources_register(struct router *r);
 void tokens_register(struct router *r);
 void documents_register(struct router *r);
+void reports_register(struct router *r);
 
 #endif

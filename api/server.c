@@ -33,6 +33,7 @@ int server_init(struct _u_instance *instance, struct app *app)
     resources_register(app->router);
     tokens_register(app->router);
     documents_register(app->router);
+    reports_register(app->router);
     router_finish(app->router);
     return 0;
 }

@@ -65,7 +65,7 @@ static duban_status check_duplicate(struct call *c, PGconn *conn, struct import 
     snprintf(existing, sizeof existing, "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
     if (!im->opt->replace)
-        return call_fail(c, DUBAN_CONFLICT, "this document is already plan %s; import with ?replace=true to replace it",
+        return call_fail(c, DUBAN_CONFLICT, "this document is already plan %s; import it with replace=true to replace that plan",
                          existing);
     const char *del[] = {existing};
     json_object_set_new(im->report, "replaced_plan_id", json_integer(strtoll(existing, NULL, 10)));

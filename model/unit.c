@@ -2,10 +2,12 @@
  * and a kind. A unit still assigned to a task or named on a progress log
  * cannot be deleted. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "model/db.h"
 #include "model/resources.h"
+#include "model/unit.h"
 
 static const char *const KINDS[] = {"department", "township", "enterprise", "group", "other", NULL};
 
@@ -100,3 +102,72 @@ static const struct filter FILTERS[] = {
 static const struct sort_key SORTS[] = {COMMON_SORTS, {"name", "r.name"}, {"kind", "r.kind"}, {NULL, NULL}};
 
 const struct list_spec unit_list = {"unit", UNIT_JSON, FILTERS, SORTS, "r.id"};
+
+struct merge {
+    char into[24], from[24];
+    json_t **out;
+};
+
+/* Locks both units; fails when either is missing or they are the same. */
+static duban_status lock_pair(struct call *c, PGconn *conn, const struct merge *m)
+{
+    if (strcmp(m->into, m->from) == 0) {
+        call_field_error(c, "from", "a unit cannot be merged into itself");
+        return call_errors_status(c, DUBAN_INVALID);
+    }
+    json_t *into = NULL, *from = NULL;
+    duban_status s = resource_fetch(c, conn, &unit_resource, strtoll(m->into, NULL, 10), 1, &into);
+    if (s == DUBAN_OK) {
+        s = resource_fetch(c, conn, &unit_resource, strtoll(m->from, NULL, 10), 1, &from);
+        if (s == DUBAN_NOT_FOUND) {
+            c->detail[0] = '\0';
+            call_field_error(c, "from", "unit %s does not exist", m->from);
+            s = call_errors_status(c, DUBAN_INVALID);
+        }
+    }
+    json_decref(into);
+    json_decref(from);
+    return s;
+}
+
+static duban_status merge_work(struct call *c, PGconn *conn, void *arg)
+{
+    struct merge *m = arg;
+    const char *params[] = {m->into, m->from};
+    /* Each step uses the parameters from `first`, `count` of them. */
+    static const struct {
+        const char *sql;
+        int first, count;
+    } steps[] = {
+        /* the tasks of `from` get `into` at the better of the two places */
+        {"CREATE TEMP TABLE merged ON COMMIT DROP AS "
+         "SELECT task_id, unit_id, row_number() OVER (PARTITION BY task_id ORDER BY position) AS position FROM ("
+         " SELECT task_id, CASE WHEN unit_id = $2::bigint THEN $1::bigint ELSE unit_id END AS unit_id,"
+         " min(position) AS position FROM task_unit"
+         " WHERE task_id IN (SELECT task_id FROM task_unit WHERE unit_id = $2::bigint) GROUP BY 1, 2) s",
+         0, 2},
+        {"DELETE FROM task_unit WHERE task_id IN (SELECT task_id FROM merged)", 0, 0},
+        {"INSERT INTO task_unit (task_id, unit_id, position) SELECT task_id, unit_id, position FROM merged", 0, 0},
+        {"UPDATE task SET version = version + 1, updated_at = now() WHERE id IN (SELECT task_id FROM merged)", 0, 0},
+        {"UPDATE progress_log SET unit_id = $1, version = version + 1, updated_at = now() WHERE unit_id = $2", 0, 2},
+        {"UPDATE api_token SET unit_id = $1, version = version + 1, updated_at = now() WHERE unit_id = $2", 0, 2},
+        {"UPDATE unit_name SET unit_id = $1, is_alias = true WHERE unit_id = $2", 0, 2},
+        {"DELETE FROM unit WHERE id = $1", 1, 1},
+        {"UPDATE unit SET version = version + 1, updated_at = now() WHERE id = $1", 0, 1},
+    };
+    duban_status s = lock_pair(c, conn, m);
+    for (size_t i = 0; s == DUBAN_OK && i < sizeof steps / sizeof *steps; i++)
+        s = db_run(c, conn, steps[i].sql, steps[i].count, params + steps[i].first);
+    if (s == DUBAN_OK)
+        s = resource_fetch(c, conn, &unit_resource, strtoll(m->into, NULL, 10), 0, m->out);
+    return s;
+}
+
+duban_status unit_merge(struct call *c, int64_t into, int64_t from, json_t **out)
+{
+    struct merge m = {.out = out};
+    *out = NULL;
+    id_text(into, m.into);
+    id_text(from, m.from);
+    return db_write(c, merge_work, &m);
+}
