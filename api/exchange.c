@@ -85,6 +85,21 @@ static int is_import(const char *path)
     return len >= strlen(suffix) && strncmp(path + len - strlen(suffix), suffix, strlen(suffix)) == 0;
 }
 
+/* 1 when origin is one of the comma-separated allowed origins. */
+static int origin_allowed(const char *allowed, const char *origin)
+{
+    size_t len = strlen(origin);
+    for (const char *p = allowed; origin && *p;) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        size_t n = strcspn(p, ", ");
+        if (n == len && n > 0 && strncmp(p, origin, n) == 0)
+            return 1;
+        p += n;
+    }
+    return 0;
+}
+
 int cb_exchange_begin(const struct _u_request *req, struct _u_response *res, void *user_data)
 {
     struct app *app = user_data;
@@ -104,6 +119,14 @@ int cb_exchange_begin(const struct _u_request *req, struct _u_response *res, voi
     ulfius_add_header_to_response(res, "X-Request-Id", ex->request_id);
     ulfius_add_header_to_response(res, "X-Content-Type-Options", "nosniff");
     ulfius_add_header_to_response(res, "Cache-Control", "no-store");
+    const char *origin = u_map_get_case(req->map_header, "Origin");
+    if (origin && origin_allowed(app->cfg.cors_origins, origin)) {
+        ex->cors = 1;
+        ulfius_add_header_to_response(res, "Access-Control-Allow-Origin", origin);
+        ulfius_add_header_to_response(res, "Vary", "Origin");
+        ulfius_add_header_to_response(res, "Access-Control-Expose-Headers",
+                                      "ETag, Location, Link, Retry-After, X-Request-Id, Idempotent-Replayed");
+    }
     size_t limit = is_import(req->url_path) ? app->cfg.max_import_bytes : app->cfg.max_body_bytes;
     if (body_too_large(req, limit)) {
         char detail[96];

@@ -20,6 +20,7 @@ struct exchange {
     int64_t started_ns;
     int status;
     int authenticated;       /* actor is set */
+    int cors;                /* the Origin is allowed: CORS headers were added */
     struct actor actor;
 };
 

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "api/app.h"
+#include "api/exchange.h"
 #include "api/problem.h"
 
 struct route {
@@ -89,6 +90,20 @@ static int path_matches(const char *pattern, const char *path)
     }
 }
 
+/* Answers OPTIONS on a served path: 204 with Allow and, for an allowed
+ * browser origin, what a CORS preflight needs. */
+static int reply_options(struct _u_response *res, const char *allow)
+{
+    const struct exchange *ex = exchange_of(res);
+    if (ex && ex->cors) {
+        ulfius_add_header_to_response(res, "Access-Control-Allow-Methods", allow);
+        ulfius_add_header_to_response(res, "Access-Control-Allow-Headers",
+                                      "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, X-Request-Id");
+        ulfius_add_header_to_response(res, "Access-Control-Max-Age", "600");
+    }
+    return reply_empty(res, 204);
+}
+
 /* Last of all: runs only when no route answered. 405 with Allow when the
  * path is served with other methods, else 404. */
 static int cb_unrouted(const struct _u_request *req, struct _u_response *res, void *user_data)
@@ -104,7 +119,10 @@ static int cb_unrouted(const struct _u_request *req, struct _u_response *res, vo
     }
     if (!allow[0])
         return reply_problem(req, res, 404, "no resource at this path", NULL);
+    strncat(allow, ", OPTIONS", sizeof allow - strlen(allow) - 1);
     ulfius_add_header_to_response(res, "Allow", allow);
+    if (strcmp(req->http_verb, "OPTIONS") == 0)
+        return reply_options(res, allow);
     char detail[192];
     snprintf(detail, sizeof detail, "this path answers %s", allow);
     return reply_problem(req, res, 405, detail, NULL);

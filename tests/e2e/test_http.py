@@ -14,7 +14,7 @@ class Routing(ServerTest):
     def test_wrong_method_is_a_405_problem_with_allow(self):
         r = self.request("DELETE", "/healthz")
         self.assertProblem(r, 405)
-        self.assertEqual(r.header("allow"), "GET, HEAD")
+        self.assertEqual(r.header("allow"), "GET, HEAD, OPTIONS")
 
     def test_health_and_readiness(self):
         r = self.request("GET", "/healthz")
@@ -22,6 +22,11 @@ class Routing(ServerTest):
         self.assertEqual(r.json(), {"status": "ok"})
         r = self.request("GET", "/readyz")
         self.assertEqual(r.status, 200, r)
+
+    def test_options_lists_the_methods(self):
+        r = self.request("OPTIONS", "/api/v1/tasks")
+        self.assertEqual(r.status, 204)
+        self.assertEqual(r.header("allow"), "GET, HEAD, POST, OPTIONS")
 
     def test_head_answers_like_get_without_body(self):
         r = self.request("HEAD", "/healthz")
@@ -32,6 +37,36 @@ class Routing(ServerTest):
         r = self.request("GET", "/metrics")
         self.assertEqual(r.status, 200)
         self.assertIn(b"duban_requests_total ", r.body)
+
+
+class Bodies(ServerTest):
+    def post(self, body, content_type="application/json", **headers):
+        return self.request("POST", "/api/v1/units", body=body, headers={"Content-Type": content_type, **headers})
+
+    def test_wrong_content_type_is_415(self):
+        self.assertProblem(self.post('{"name": "x"}', "text/plain"), 415)
+        self.assertProblem(self.post('{"name": "x"}', "application/xml"), 415)
+
+    def test_content_type_is_matched_without_regard_to_case_or_charset(self):
+        r = self.post('{"name": "区扶贫办-ct"}', "Application/JSON; charset=UTF-8")
+        self.assertEqual(r.status, 201, r)
+
+    def test_malformed_json_is_400(self):
+        for body in ('{"name": ', "[1, 2]", "42", "", '{"name": "x"} trailing'):
+            with self.subTest(body=body):
+                self.assertProblem(self.post(body), 400)
+
+    def test_duplicate_keys_are_400(self):
+        self.assertProblem(self.post('{"name": "a", "name": "b"}'), 400, "duplicate")
+
+    def test_invalid_utf8_is_400(self):
+        self.assertProblem(self.post(b'{"name": "\xff\xfe"}'), 400)
+
+    def test_body_over_the_limit_is_413_and_nothing_is_written(self):
+        name = "x" * (1024 * 1024 + 10)
+        self.assertProblem(self.post('{"name": "%s"}' % name), 413)
+        r = self.request("GET", "/api/v1/units?q=xxxxxxxx")
+        self.assertEqual(r.json()["total"], 0)
 
 
 class RequestIds(ServerTest):
