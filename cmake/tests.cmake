@@ -31,3 +31,6 @@ foreach(src ${E2E_TESTS})
     TIMEOUT 600
     ENVIRONMENT "DUBAN_BIN=$<TARGET_FILE:duban>;DUBAN_TEST_CLUSTER=${TEST_CLUSTER};DUBAN_SOURCE_DIR=${CMAKE_SOURCE_DIR}")
 endforeach()
+
+# The Docker files, checked statically (no container engine runs here).
+add_test(NAME docker.files COMMAND ${CMAKE_SOURCE_DIR}/tests/docker/check_docker.sh)

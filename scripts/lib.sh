@@ -3,7 +3,8 @@
 
 DUBAN_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DUBAN_PACKAGES=(build-essential cmake pkg-config libulfius-dev libjansson-dev libpq-dev
-                liborcania-dev libmicrohttpd-dev check postgresql python3 curl)
+                liborcania-dev libmicrohttpd-dev check postgresql python3 curl
+                docker-compose)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
