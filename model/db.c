@@ -46,7 +46,7 @@ struct db *db_open(const struct db_config *config)
     snprintf(db->options, sizeof db->options,
              "-c statement_timeout=%d -c lock_timeout=%d -c idle_in_transaction_session_timeout=%d "
              "-c duban.near_due_days=%d",
-             db->timeout_ms, db->timeout_ms, 4 * db->timeout_ms, config->near_due_days);
+             db->timeout_ms, db->timeout_ms / 2, 4 * db->timeout_ms, config->near_due_days);
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
@@ -202,13 +202,13 @@ static duban_status failure_status(struct call *c, PGconn *conn, const PGresult 
     if (!state || PQstatus(conn) == CONNECTION_BAD || strncmp(state, "08", 2) == 0 ||
         strncmp(state, "57P", 3) == 0) {
         c->connection_lost = 1;
+        log_msg(LOG_WARN, "database connection lost: %s", res ? PQresultErrorMessage(res) : PQerrorMessage(conn));
         return call_fail(c, DUBAN_UNAVAILABLE, "the database connection was lost");
     }
     if (sqlstate_is(c, "23505"))
-        return call_fail(c, DUBAN_CONFLICT, "a unique value is already taken (%s)", c->constraint);
+        return call_fail(c, DUBAN_CONFLICT, "a value that must be unique is already taken");
     if (strncmp(state, "23", 2) == 0 || strncmp(state, "22", 2) == 0)
-        return call_fail(c, DUBAN_INVALID, "a value breaks a rule of the data (%s)",
-                         c->constraint[0] ? c->constraint : state);
+        return call_fail(c, DUBAN_INVALID, "a value breaks a rule of the data");
     if (retryable(c))
         return call_fail(c, DUBAN_UNAVAILABLE, "the database could not serialise this change");
     if (sqlstate_is(c, "57014") || sqlstate_is(c, "55P03"))

@@ -27,12 +27,19 @@ static duban_status refuse_if_assigned(struct call *c, PGconn *conn, struct writ
                      (long long)w->id, n, tasks);
 }
 
+/* A leader's new name shows in its tasks, whose versions grow. */
+static duban_status touch_tasks(struct call *c, PGconn *conn, struct write *w)
+{
+    return touch_tasks_showing(c, conn, w, "name", "task_leader", "leader_id");
+}
+
 const struct resource leader_resource = {
     .name = "leader",
     .table = "leader",
     .json = LEADER_JSON,
     .fields = {FIELDS, sizeof FIELDS / sizeof *FIELDS, READ_ONLY},
     .prepare = refuse_if_assigned,
+    .finish = touch_tasks,
 };
 
 static const struct filter FILTERS[] = {

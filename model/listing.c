@@ -10,20 +10,8 @@
 #include "model/resource.h"
 #include "model/validate.h"
 
-enum { DEFAULT_LIMIT = 50, MAX_LIMIT = 500, MAX_PARAMS = 40, SQL_SIZE = 16384 };
+enum { DEFAULT_LIMIT = 50, MAX_LIMIT = 500, SQL_SIZE = 16384 };
 
-struct query {
-    const struct list_spec *spec;
-    const struct param_list *q;
-    const struct list_scope *scope;
-    char scope_id[24];
-    const char *values[MAX_PARAMS];   /* SQL parameters, borrowed */
-    int nvalues;
-    long limit, offset;
-    char where[4096];
-    char order[1024];
-    json_t **out;
-};
 
 /* Strict non-negative integer parse with bounds; -1 on failure. */
 static long parse_long(const char *text, long min, long max)
@@ -45,7 +33,7 @@ static const struct filter *find_filter(const struct list_spec *spec, const char
 }
 
 /* The value of a filter: from the scope or the query string. */
-static const char *filter_value(const struct query *qr, const char *name)
+static const char *filter_value(const struct list_query *qr, const char *name)
 {
     if (qr->scope && strcmp(qr->scope->param, name) == 0)
         return qr->scope_id;
@@ -91,7 +79,7 @@ static int value_ok(struct call *c, const struct filter *f, const char *v)
 
 /* Expands a filter's SQL template into the WHERE clause: `$$` becomes its
  * own parameter, `{other}` the parameter of filter `other`. */
-static int add_condition(struct call *c, struct query *qr, const struct filter *f, const char *tmpl,
+static int add_condition(struct call *c, struct list_query *qr, const struct filter *f, const char *tmpl,
                          const char *value)
 {
     char cond[1024] = "";
@@ -124,7 +112,7 @@ static int add_condition(struct call *c, struct query *qr, const struct filter *
 }
 
 /* Turns "field,-field" into an ORDER BY over the allow-list. */
-static int parse_sort(struct call *c, struct query *qr, const char *text)
+static int parse_sort(struct call *c, struct list_query *qr, const char *text)
 {
     char copy[256], *save = NULL;
     snprintf(copy, sizeof copy, "%s", text);
@@ -152,7 +140,7 @@ static int parse_sort(struct call *c, struct query *qr, const char *text)
 }
 
 /* Reads limit, offset, sort and every filter; all problems are reported. */
-static duban_status read_query(struct call *c, struct query *qr)
+static duban_status read_query(struct call *c, struct list_query *qr)
 {
     qr->limit = DEFAULT_LIMIT;
     qr->offset = 0;
@@ -176,7 +164,7 @@ static duban_status read_query(struct call *c, struct query *qr)
             call_field_error(c, name, "is not a parameter of this list");
         } else if (qr->scope && strcmp(name, qr->scope->param) == 0) {
             call_field_error(c, name, "is given by the path");
-        } else if (qr->nvalues + 2 >= MAX_PARAMS) {
+        } else if (qr->nvalues + 4 > LIST_MAX_PARAMS) {
             call_field_error(c, name, "too many filters");
         } else if (value_ok(c, f, v)) {
             int negative = (f->type == FILTER_BOOL && strcmp(v, "false") == 0) ||
@@ -190,7 +178,7 @@ static duban_status read_query(struct call *c, struct query *qr)
 }
 
 /* Fails with DUBAN_NOT_FOUND when the scope's parent row does not exist. */
-static duban_status check_scope(struct call *c, PGconn *conn, const struct query *qr)
+static duban_status check_scope(struct call *c, PGconn *conn, const struct list_query *qr)
 {
     char sql[160];
     const char *params[] = {qr->scope_id};
@@ -204,21 +192,21 @@ static duban_status check_scope(struct call *c, PGconn *conn, const struct query
     return found ? DUBAN_OK : call_fail(c, DUBAN_NOT_FOUND, "%s %s does not exist", qr->scope->name, qr->scope_id);
 }
 
-static duban_status list_work(struct call *c, PGconn *conn, void *arg)
+/* Writes the one statement that answers the list: the page of rows as
+ * JSON, the total and the paging values, in one round trip. */
+static duban_status build_sql(struct call *c, struct list_query *qr)
 {
-    struct query *qr = arg;
-    duban_status s = qr->scope ? check_scope(c, conn, qr) : DUBAN_OK;
-    if (s != DUBAN_OK)
-        return s;
-    char limit[24], offset[24];
-    snprintf(limit, sizeof limit, "%ld", qr->limit);
-    snprintf(offset, sizeof offset, "%ld", qr->offset);
+    snprintf(qr->limit_text, sizeof qr->limit_text, "%ld", qr->limit);
+    snprintf(qr->offset_text, sizeof qr->offset_text, "%ld", qr->offset);
     int n = qr->nvalues;
-    qr->values[n] = limit;
-    qr->values[n + 1] = offset;
-    char *sql = malloc(SQL_SIZE);
+    qr->values[n] = qr->limit_text;
+    qr->values[n + 1] = qr->offset_text;
+    qr->nvalues = n + 2;
+    qr->sql = malloc(SQL_SIZE);
+    if (!qr->sql)
+        return call_fail(c, DUBAN_ERROR, "out of memory");
     const struct list_spec *spec = qr->spec;
-    snprintf(sql, SQL_SIZE,
+    int len = snprintf(qr->sql, SQL_SIZE,
              "WITH page AS (SELECT r.id, row_number() OVER (ORDER BY %s) AS n FROM %s r WHERE %s "
              "ORDER BY %s LIMIT $%d OFFSET $%d) "
              "SELECT json_build_object('items', (SELECT coalesce(json_agg(%s ORDER BY page.n), '[]') "
@@ -226,20 +214,50 @@ static duban_status list_work(struct call *c, PGconn *conn, void *arg)
              "'total', (SELECT count(*) FROM %s r WHERE %s), 'limit', %ld, 'offset', %ld)",
              qr->order, spec->table, qr->where, qr->order, n + 1, n + 2, spec->json, spec->table, spec->table,
              qr->where, qr->limit, qr->offset);
-    s = query_json(c, conn, qr->out, sql, n + 2, qr->values);
-    free(sql);
-    return s;
+    return len < SQL_SIZE ? DUBAN_OK : call_fail(c, DUBAN_BAD_INPUT, "the query is too long");
+}
+
+duban_status list_prepare(struct call *c, const struct list_spec *spec, const struct param_list *q,
+                          const struct list_scope *scope, struct list_query *out)
+{
+    memset(out, 0, sizeof *out);
+    out->spec = spec;
+    out->q = q;
+    out->scope = scope;
+    if (scope)
+        id_text(scope->id, out->scope_id);
+    duban_status s = read_query(c, out);
+    return s == DUBAN_OK ? build_sql(c, out) : s;
+}
+
+void list_query_clear(struct list_query *qr)
+{
+    free(qr->sql);
+    qr->sql = NULL;
+}
+
+struct run_args {
+    struct list_query *qr;
+    json_t **out;
+};
+
+static duban_status list_work(struct call *c, PGconn *conn, void *arg)
+{
+    struct run_args *a = arg;
+    duban_status s = a->qr->scope ? check_scope(c, conn, a->qr) : DUBAN_OK;
+    return s == DUBAN_OK ? query_json(c, conn, a->out, a->qr->sql, a->qr->nvalues, a->qr->values) : s;
 }
 
 duban_status list_run(struct call *c, const struct list_spec *spec, const struct param_list *q,
                       const struct list_scope *scope, json_t **out)
 {
-    struct query qr = {.spec = spec, .q = q, .scope = scope, .out = out};
+    struct list_query qr;
     *out = NULL;
-    if (scope)
-        id_text(scope->id, qr.scope_id);
-    duban_status s = read_query(c, &qr);
-    if (s != DUBAN_OK)
-        return s;
-    return db_read(c, list_work, &qr);
+    duban_status s = list_prepare(c, spec, q, scope, &qr);
+    if (s == DUBAN_OK) {
+        struct run_args a = {&qr, out};
+        s = db_read(c, list_work, &a);
+    }
+    list_query_clear(&qr);
+    return s;
 }

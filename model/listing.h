@@ -44,6 +44,29 @@ struct list_scope {
     int64_t id;
 };
 
+enum { LIST_MAX_PARAMS = 40 };
+
+/* A list request checked and turned into SQL (pure: no database). */
+struct list_query {
+    const struct list_spec *spec;
+    const struct param_list *q;
+    const struct list_scope *scope;
+    char scope_id[24];
+    const char *values[LIST_MAX_PARAMS];   /* SQL parameters, borrowed from q and this struct */
+    int nvalues;
+    long limit, offset;
+    char limit_text[24], offset_text[24];
+    char where[4096];
+    char order[1024];
+    char *sql;                             /* owned; freed by list_query_clear */
+};
+
+/* Checks every parameter of q against spec (DUBAN_BAD_INPUT naming each bad
+ * one) and builds the SQL. Clear *out with list_query_clear either way. */
+duban_status list_prepare(struct call *c, const struct list_spec *spec, const struct param_list *q,
+                          const struct list_scope *scope, struct list_query *out);
+void list_query_clear(struct list_query *qr);
+
 /* Runs the list described by spec and the query q; *out is the envelope. */
 duban_status list_run(struct call *c, const struct list_spec *spec, const struct param_list *q,
                       const struct list_scope *scope, json_t **out);

@@ -14,12 +14,12 @@ static const struct field FIELDS[] = {
     {"starts_on", FIELD_DATE, 0, 0, 0, NULL, "starts_on", NULL},
     {"ends_on", FIELD_DATE, 0, 0, 0, NULL, "ends_on", NULL},
 };
-static const char *const READ_ONLY[] = {COMMON_READ_ONLY, "task_count", NULL};
+static const char *const READ_ONLY[] = {COMMON_READ_ONLY, NULL};
 
 #define PLAN_JSON                                                                                           \
     "json_build_object('id', r.id, 'doc_number', r.doc_number, 'title', r.title, 'issuer', r.issuer, "     \
     "'issued_on', r.issued_on, 'basis', r.basis, 'starts_on', r.starts_on, 'ends_on', r.ends_on, "        \
-    "'task_count', (SELECT count(*) FROM task t WHERE t.plan_id = r.id), " COMMON_JSON ")"
+    COMMON_JSON ")"
 
 /* Dates in order; a plan with tasks is deleted only with cascade. */
 static duban_status check_plan(struct call *c, PGconn *conn, struct write *w)
@@ -31,11 +31,14 @@ static duban_status check_plan(struct call *c, PGconn *conn, struct write *w)
             call_field_error(c, "ends_on", "must not be before starts_on");
         return call_errors_status(c, DUBAN_INVALID);
     }
-    json_int_t tasks = json_integer_value(json_object_get(w->old, "task_count"));
-    (void)conn;
-    if (tasks > 0 && !w->cascade)
-        return call_fail(c, DUBAN_CONFLICT, "plan %lld still has %lld task(s); delete with ?cascade=true to remove them too",
-                         (long long)w->id, (long long)tasks);
+    char tops[128];
+    long n = still_used(c, conn, "SELECT id FROM task WHERE plan_id = $1 AND parent_id IS NULL ORDER BY position",
+                        w->id, tops, sizeof tops);
+    if (n < 0)
+        return DUBAN_UNAVAILABLE;
+    if (n > 0 && !w->cascade)
+        return call_fail(c, DUBAN_CONFLICT, "plan %lld still has tasks (top level: %s); delete with ?cascade=true "
+                         "to remove them too", (long long)w->id, tops);
     return DUBAN_OK;
 }
 

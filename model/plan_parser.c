@@ -50,7 +50,9 @@
  *   heading. Responsibility lines right under a heading, with no paragraph
  *   between, assign the heading itself. A block takes one 责任领导 and one
  *   责任单位 line; a second one of the same kind, or one with no text above
- *   it, is an error ("assignment with no text"). Text that ends a section
+ *   it, is an error ("assignment with no text"). A 责任单位 line naming no
+ *   unit is an error; a 责任领导 line naming no one is a warning and is
+ *   otherwise ignored. Text that ends a section
  *   without responsibility lines is kept, with a warning.
  *
  * Units. Separators 、 ， , split the list outside brackets. The note
@@ -484,13 +486,27 @@ static size_t u8_seq_len(const unsigned char *s, size_t n)
     return extra + 1;
 }
 
+/* The 1-based line of byte offset `off` in text. */
+static int line_at(const char *text, size_t off)
+{
+    const char *p = text, *end = text + off;
+    int line = 1;
+
+    while (p < end && (p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+        line += line < INT_MAX;
+        p++;
+    }
+    return line;
+}
+
 int plan_text_check(const char *text, size_t len, struct plan_doc *doc)
 {
     const unsigned char *s = (const unsigned char *)text;
     int line = 1;
 
     if (len > PLAN_MAX_INPUT) {
-        plan_doc_add_issue(doc, 0, 1, "input is %zu bytes; at most %zu are accepted", len,
+        plan_doc_add_issue(doc, line_at(text, PLAN_MAX_INPUT), 1,
+                           "input is %zu bytes; the limit of %zu bytes is passed on this line", len,
                            PLAN_MAX_INPUT);
         return -1;
     }
@@ -605,10 +621,11 @@ static int is_leader_sep(unsigned c)
     return is_unit_sep(c) || is_blank_cp(c);
 }
 
-/* Removes blanks and trailing 。 ； . ; from a list item. */
+/* Removes blanks and trailing 。 ； . ; (and separators left inside an
+ * unclosed bracket) from a list item. */
 static struct span clean_item(struct span t)
 {
-    static const char *const stops[] = {"。", "；", ".", ";", NULL};
+    static const char *const stops[] = {"。", "；", ".", ";", "、", "，", ",", NULL};
     size_t k;
 
     t = sp_trim(t);
@@ -622,6 +639,22 @@ struct items {
     size_t n, cap;
 };
 
+/* Appends the cleaned item t to out unless it is empty. 0, or -1 when out
+ * of memory. */
+static int push_item(struct items *out, struct span t)
+{
+    void *arr = out->v;
+
+    t = clean_item(t);
+    if (!t.n)
+        return 0;
+    if (grow(&arr, &out->cap, out->n + 1, sizeof *out->v))
+        return -1;
+    out->v = arr;
+    out->v[out->n++] = t;
+    return 0;
+}
+
 /* Splits s at code points for which is_sep is true, outside brackets, into
  * cleaned non-empty items. Returns 0, or -1 when out of memory. */
 static int split_items(struct span s, int (*is_sep)(unsigned), struct items *out)
@@ -629,25 +662,16 @@ static int split_items(struct span s, int (*is_sep)(unsigned), struct items *out
     size_t start = 0, len;
     int depth = 0;
 
-    for (size_t i = 0; i <= s.n; i += len) {
-        unsigned c = i < s.n ? u8_get(s.p + i, s.n - i, &len) : 0;
-        struct span t;
-        if (i == s.n)
-            len = 1;
+    for (size_t i = 0; i < s.n; i += len) {
+        unsigned c = u8_get(s.p + i, s.n - i, &len);
         depth += is_open_bracket(c) ? 1 : is_close_bracket(c) && depth > 0 ? -1 : 0;
-        if (i < s.n && (depth > 0 || !is_sep(c)))
+        if (depth > 0 || !is_sep(c))
             continue;
-        t = clean_item(sp(s.p + start, i - start));
-        start = i + len;
-        if (!t.n)
-            continue;
-        void *arr = out->v;
-        if (grow(&arr, &out->cap, out->n + 1, sizeof *out->v))
+        if (push_item(out, sp(s.p + start, i - start)))
             return -1;
-        out->v = arr;
-        out->v[out->n++] = t;
+        start = i + len;
     }
-    return 0;
+    return push_item(out, sp_from(s, start));
 }
 
 static const char *const alias_prefixes[] = {
@@ -1339,8 +1363,8 @@ static int read_line(struct parser *ps, struct line *ln)
     const char *nl;
     size_t end;
 
-    if (ps->pos > ps->len)
-        return 0;
+    if (ps->pos > ps->len || (ps->pos == ps->len && ps->len > 0 && ps->text[ps->len - 1] == '\n'))
+        return 0;               /* no empty line after a final newline */
     nl = ps->pos < ps->len ? memchr(ps->text + ps->pos, '\n', ps->len - ps->pos) : NULL;
     end = nl ? (size_t)(nl - ps->text) : ps->len;
     memset(ln, 0, sizeof *ln);
@@ -1788,53 +1812,102 @@ static void on_heading(struct parser *ps, struct builder *b, const struct para *
     b->head_open = 1;
 }
 
-/* Reads the values of a 责任领导 or 责任单位 line into node idx. */
-static void read_duty(struct parser *ps, int idx, const struct para *p)
-{
-    struct plan_node *n = &ps->doc->nodes[idx];
-    struct span s = sp_str(p->text);
+/* The values of a 责任领导 or 责任单位 line, before they go to a node. */
+struct duty {
+    char **leaders;
+    size_t n_leaders;
+    struct plan_unit_ref *units;
+    size_t n_units;
+};
 
-    if (p->kind == LK_LEADERS) {
-        if (plan_parse_leaders(s.p, s.n, &n->leaders, &n->n_leaders))
-            ps->oom = 1;
-        else if (n->n_leaders == 0)
-            issue(ps, p->no, 0, "责任领导 line names no leader");
-        return;
+static void duty_free(struct duty *d)
+{
+    for (size_t i = 0; i < d->n_leaders; i++)
+        free(d->leaders[i]);
+    for (size_t i = 0; i < d->n_units; i++) {
+        free(d->units[i].name);
+        free(d->units[i].alias);
     }
-    if (plan_parse_units(s.p, s.n, &n->units, &n->n_units))
-        ps->oom = 1;
-    else if (n->n_units == 0)
-        issue(ps, p->no, 1, "责任单位 line names no unit");
+    free(d->leaders);
+    free(d->units);
+    memset(d, 0, sizeof *d);
 }
 
-/* A 责任领导 or 责任单位 line: finds the node it assigns (see "Tree"). */
-static void on_duty(struct parser *ps, struct builder *b, const struct para *p)
+/* Splits the values of a responsibility line into *d. Returns 0 when the
+ * line names someone; a line naming no unit is an error, one naming no
+ * leader a warning, and either is then left out. */
+static int read_duty(struct parser *ps, const struct para *p, struct duty *d)
 {
+    struct span s = sp_str(p->text);
     int leaders = p->kind == LK_LEADERS;
+
+    memset(d, 0, sizeof *d);
+    if (leaders ? plan_parse_leaders(s.p, s.n, &d->leaders, &d->n_leaders)
+                : plan_parse_units(s.p, s.n, &d->units, &d->n_units)) {
+        ps->oom = 1;
+        return -1;
+    }
+    if (d->n_leaders + d->n_units > 0)
+        return 0;
+    issue(ps, p->no, !leaders, "%s line names no %s", leaders ? "责任领导" : "责任单位",
+          leaders ? "leader" : "unit");
+    return -1;
+}
+
+/* The node a 责任领导 (leaders = 1) or 责任单位 line assigns (see "Tree"),
+ * or -1 (with an error when the line has no text above it). */
+static int duty_target(struct parser *ps, struct builder *b, int leaders, int line)
+{
     int seen = leaders ? b->blk_leaders : b->blk_units;
-    int idx;
+    int idx = -1;
 
     if (b->pending) {
         idx = flush_pending(ps, b);
     } else if (b->blk >= 0 && !seen) {
-        idx = b->blk;
+        return b->blk;
     } else if (b->blk < 0 && b->head_open &&
                (ps->doc->nodes[b->head].title || ps->doc->nodes[b->head].body)) {
         idx = b->head;
         b->head_open = 0;
     } else {
-        issue(ps, p->no, 1, "%s line has no task text above it (assignment with no text)",
+        issue(ps, line, 1, "%s line has no task text above it (assignment with no text)",
               leaders ? "责任领导" : "责任单位");
-        return;
+        return -1;
     }
-    if (idx < 0)
-        return;
-    if (idx != b->blk) {
-        b->blk = idx;
-        b->blk_leaders = b->blk_units = 0;
+    b->blk = idx;
+    b->blk_leaders = b->blk_units = 0;
+    return idx;
+}
+
+/* Moves the names in d to node n. A node takes one block and a block one
+ * line of each kind, so the lists of n that d fills are still empty. */
+static void give_duty(struct plan_node *n, struct duty *d)
+{
+    if (d->n_leaders) {
+        n->leaders = d->leaders;
+        n->n_leaders = d->n_leaders;
     }
-    *(leaders ? &b->blk_leaders : &b->blk_units) = 1;
-    read_duty(ps, idx, p);
+    if (d->n_units) {
+        n->units = d->units;
+        n->n_units = d->n_units;
+    }
+    memset(d, 0, sizeof *d);
+}
+
+/* A 责任领导 or 责任单位 line: gives its names to the node it assigns. */
+static void on_duty(struct parser *ps, struct builder *b, const struct para *p)
+{
+    int leaders = p->kind == LK_LEADERS;
+    struct duty d;
+    int idx;
+
+    if (read_duty(ps, p, &d))
+        return;
+    if ((idx = duty_target(ps, b, leaders, p->no)) >= 0) {
+        *(leaders ? &b->blk_leaders : &b->blk_units) = 1;
+        give_duty(&ps->doc->nodes[idx], &d);
+    }
+    duty_free(&d);
 }
 
 /* Feeds one paragraph after the first heading to the tree (takes p->text). */
@@ -1926,7 +1999,8 @@ int plan_parse(const char *text, size_t len, struct plan_doc *out)
         take_para(&ps, &p);
     }
     if (!body && !ps.stop)
-        issue(&ps, 0, 1, "no headings (一、, （一） or 1.) found; this is not a plan document");
+        issue(&ps, ps.line_no, 1,
+              "the document ends without any heading (一、, （一） or 1.); it is not a plan");
     flush_pending(&ps, &ps.b);
     finish_nodes(&ps);
     if (ps.unlisted)

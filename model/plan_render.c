@@ -383,6 +383,15 @@ static void csv_error(struct csv *c, int line, const char *fmt, ...)
         c->oom = 1;
 }
 
+/* 1 when the position is at a comma, LF or CRLF (or the end of input). */
+static int at_field_end(const struct csv *c)
+{
+    const char *p = c->p + c->i;
+    size_t left = c->n - c->i;
+
+    return left == 0 || *p == ',' || *p == '\n' || (*p == '\r' && left > 1 && p[1] == '\n');
+}
+
 /* Reads one field at the position into a malloc'd string. Returns 0 with
  * *more set when a comma follows (another field of the same record), or
  * -1 on a syntax error or when out of memory. */
@@ -402,13 +411,13 @@ static int csv_field(struct csv *c, char **out, int *more)
         if (quoted && ch == '"') {
             quoted = 0;
             c->i++;
-            if (c->i < c->n && c->p[c->i] != ',' && c->p[c->i] != '\n' && c->p[c->i] != '\r') {
+            if (c->i < c->n && !at_field_end(c)) {
                 csv_error(c, c->line, "text after the closing quote of a field");
                 goto fail;
             }
             continue;
         }
-        if (!quoted && (ch == ',' || ch == '\n' || (ch == '\r' && c->i + 1 < c->n && c->p[c->i + 1] == '\n')))
+        if (!quoted && at_field_end(c))
             break;
         if (!quoted && ch == '"') {
             csv_error(c, c->line, "quote inside an unquoted field");

@@ -40,9 +40,13 @@ static duban_status check_report(struct call *c, PGconn *conn, struct write *w)
         return DUBAN_OK;
     if (c->unit_scope && json_integer_value(json_object_get(w->doc, "unit_id")) != c->unit_scope)
         return call_fail(c, DUBAN_FORBIDDEN, "this token reports only for unit %lld", (long long)c->unit_scope);
+    if (!json_is_integer(json_object_get(w->doc, "task_id")) || !json_is_integer(json_object_get(w->doc, "unit_id")))
+        return call_errors_status(c, DUBAN_INVALID);
     json_int_t task = json_integer_value(json_object_get(w->doc, "task_id"));
-    if (w->old && task != json_integer_value(json_object_get(w->old, "task_id")))
+    if (w->old && task != json_integer_value(json_object_get(w->old, "task_id"))) {
         call_field_error(c, "task_id", "a progress log cannot move to another task");
+        return call_errors_status(c, DUBAN_INVALID);
+    }
     char task_id[24], unit_id[24];
     id_text(task, task_id);
     id_text(json_integer_value(json_object_get(w->doc, "unit_id")), unit_id);

@@ -162,12 +162,17 @@ static duban_status check_version(struct call *c, const struct resource *r, cons
 }
 
 /* Validates, then writes the row (insert when w->id is 0) between the
- * hooks, then reads back the new representation. */
+ * hooks, then reads back the new representation. The prepare hook runs
+ * even when some values are invalid, so that the rules needing the
+ * database are reported with them; it must then check and never write. */
 static duban_status store(struct call *c, PGconn *conn, const struct resource *r, struct write *w, json_t **out)
 {
     duban_status s = validate_document(c, &r->fields, w->doc);
-    if (s == DUBAN_OK && r->prepare)
-        s = r->prepare(c, conn, w);
+    if (s != DUBAN_BAD_INPUT && r->prepare) {
+        duban_status checked = r->prepare(c, conn, w);
+        if (s == DUBAN_OK || (checked != DUBAN_OK && checked != DUBAN_INVALID))
+            s = checked;
+    }
     if (s == DUBAN_OK)
         s = explain_conflict(c, r, w->id ? update_row(c, conn, r, w) : insert_row(c, conn, r, w));
     if (s == DUBAN_OK && r->finish)
@@ -341,4 +346,18 @@ long still_used(struct call *c, PGconn *conn, const char *sql, int64_t id, char 
     snprintf(ids, size, "%s%s", PQgetvalue(res, 0, 1), n > 10 ? ", ..." : "");
     PQclear(res);
     return n;
+}
+
+duban_status touch_tasks_showing(struct call *c, PGconn *conn, const struct write *w, const char *field,
+                                 const char *link, const char *column)
+{
+    if (!w->old || !w->doc || json_equal(json_object_get(w->old, field), json_object_get(w->doc, field)))
+        return DUBAN_OK;
+    char sql[256], id[24];
+    id_text(w->id, id);
+    const char *params[] = {id};
+    snprintf(sql, sizeof sql,
+             "UPDATE task SET version = version + 1, updated_at = now() "
+             "WHERE id IN (SELECT task_id FROM %s WHERE %s = $1)", link, column);
+    return db_run(c, conn, sql, 1, params);
 }

@@ -67,6 +67,12 @@ duban_status query_json(struct call *c, PGconn *conn, json_t **out, const char *
  * count (0 when none), or -1 when the query failed. */
 long still_used(struct call *c, PGconn *conn, const char *sql, int64_t id, char *ids, size_t size);
 
+/* After a write of row w->id whose `field` changed, gives a new version to
+ * the tasks that show it (their representation changed too): `link` is
+ * the assignment table (task_unit or task_leader), `column` its key. */
+duban_status touch_tasks_showing(struct call *c, PGconn *conn, const struct write *w, const char *field,
+                                 const char *link, const char *column);
+
 /* Formats an id for a SQL parameter. */
 void id_text(int64_t id, char buf[24]);
 

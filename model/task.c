@@ -67,59 +67,66 @@ static void place_of(const json_t *doc, struct place *p)
     p->position = (long)json_integer_value(json_object_get(doc, "position"));
 }
 
+static long level_of(const json_t *doc) { return (long)json_integer_value(json_object_get(doc, "level")); }
+
 static int same_group(const struct place *a, const struct place *b)
 {
     return strcmp(a->plan, b->plan) == 0 && strcmp(a->parent, b->parent) == 0;
 }
 
-/* Runs an update on the sibling group of p; $1 plan, $2 parent (NULL at
- * the top), $3 a position, $4 the task left alone. */
-static duban_status on_group(struct call *c, PGconn *conn, const char *sql, const struct place *p, long position,
-                             int64_t except)
+/* Shifts the positions of p's siblings (the task `except` left alone)
+ * from p->position on: +1 opens a gap there, -1 closes the one just after
+ * it. repath then gives the shifted rows their new path and version. */
+static duban_status shift_siblings(struct call *c, PGconn *conn, const struct place *p, int64_t except, int by)
 {
-    char pos[24], ex[24];
-    snprintf(pos, sizeof pos, "%ld", position);
+    char ex[24], pos[24];
     id_text(except, ex);
-    const char *params[] = {p->plan, p->has_parent ? p->parent : NULL, pos, ex};
-    return db_run(c, conn, sql, 4, params);
+    snprintf(pos, sizeof pos, "%ld", p->position);
+    const char *params[] = {p->plan, p->has_parent ? p->parent : NULL, ex, pos};
+    return db_run(c, conn,
+                  by > 0 ? "UPDATE task SET position = position + 1 WHERE plan_id = $1 AND parent_id IS NOT DISTINCT "
+                           "FROM $2::bigint AND id <> $3::bigint AND position >= $4::int"
+                         : "UPDATE task SET position = position - 1 WHERE plan_id = $1 AND parent_id IS NOT DISTINCT "
+                           "FROM $2::bigint AND id <> $3::bigint AND position > $4::int",
+                  4, params);
 }
 
-#define GROUP "plan_id = $1 AND parent_id IS NOT DISTINCT FROM $2::bigint AND id <> $4::bigint"
-
-/* Gaps shift positions only; repath gives the shifted rows their new
- * version along with their new path. */
 static duban_status open_gap(struct call *c, PGconn *conn, const struct place *p, int64_t except)
 {
-    return on_group(c, conn,
-                    "UPDATE task SET position = position + 1 "
-                    "WHERE " GROUP " AND position >= $3::int",
-                    p, p->position, except);
+    return shift_siblings(c, conn, p, except, +1);
 }
 
 static duban_status close_gap(struct call *c, PGconn *conn, const struct place *p, int64_t except)
 {
-    return on_group(c, conn,
-                    "UPDATE task SET position = position - 1 "
-                    "WHERE " GROUP " AND position > $3::int",
-                    p, p->position, except);
+    return shift_siblings(c, conn, p, except, -1);
 }
 
 /* Recomputes the paths of the group's tasks from position `from` on, and
- * of everything below them. Rows whose path changes (which includes every
- * sibling a gap moved) get a new version, except the task being written:
- * its own write counts once. */
-static duban_status repath(struct call *c, PGconn *conn, const struct place *p, long from, int64_t except)
+ * of everything below them; the subtree of the written task also moves
+ * `shift` levels down. Rows that change (which includes every sibling a
+ * gap moved) get a new version, except the written task: its own write
+ * counts once. */
+static duban_status repath(struct call *c, PGconn *conn, const struct place *p, long from, int64_t written,
+                           long shift)
 {
-    return on_group(c, conn,
-                    "WITH RECURSIVE t(id, path) AS ("
-                    " SELECT s.id, coalesce((SELECT path FROM task WHERE id = $2::bigint), '{}') || s.position"
-                    " FROM task s WHERE s.plan_id = $1 AND s.parent_id IS NOT DISTINCT FROM $2::bigint"
-                    " AND s.position >= $3::int"
-                    " UNION ALL SELECT k.id, t.path || k.position FROM task k JOIN t ON k.parent_id = t.id) "
-                    "UPDATE task SET path = t.path,"
-                    " version = version + CASE WHEN task.id = $4::bigint THEN 0 ELSE 1 END,"
-                    " updated_at = now() FROM t WHERE task.id = t.id AND task.path IS DISTINCT FROM t.path",
-                    p, from, except);
+    char pos[24], id[24], by[24];
+    snprintf(pos, sizeof pos, "%ld", from);
+    id_text(written, id);
+    snprintf(by, sizeof by, "%ld", shift);
+    const char *params[] = {p->plan, p->has_parent ? p->parent : NULL, pos, id, by};
+    return db_run(c, conn,
+                  "WITH RECURSIVE t(id, path, mine) AS ("
+                  " SELECT s.id, coalesce((SELECT path FROM task WHERE id = $2::bigint), '{}') || s.position,"
+                  " s.id = $4::bigint"
+                  " FROM task s WHERE s.plan_id = $1 AND s.parent_id IS NOT DISTINCT FROM $2::bigint"
+                  " AND s.position >= $3::int"
+                  " UNION ALL SELECT k.id, t.path || k.position, t.mine FROM task k JOIN t ON k.parent_id = t.id) "
+                  "UPDATE task SET path = t.path,"
+                  " level = task.level + CASE WHEN t.mine AND task.id <> $4::bigint THEN $5::int ELSE 0 END,"
+                  " version = version + CASE WHEN task.id = $4::bigint THEN 0 ELSE 1 END,"
+                  " updated_at = now() FROM t WHERE task.id = t.id"
+                  " AND (task.path IS DISTINCT FROM t.path OR (t.mine AND task.id <> $4::bigint AND $5::int <> 0))",
+                  5, params);
 }
 
 /* Reports each id of `list` (a JSON array) missing from `table`. */
@@ -190,9 +197,12 @@ static long group_size(struct call *c, PGconn *conn, const struct place *p, int6
 {
     char ex[24];
     id_text(except, ex);
-    const char *params[] = {p->plan, p->has_parent ? p->parent : NULL, "0", ex};
+    const char *params[] = {p->plan, p->has_parent ? p->parent : NULL, ex};
     PGresult *res;
-    if (db_exec(c, conn, &res, "SELECT count(*) FROM task WHERE " GROUP " AND $3::int = 0", 4, params) != DUBAN_OK)
+    if (db_exec(c, conn, &res,
+                "SELECT count(*) FROM task WHERE plan_id = $1 AND parent_id IS NOT DISTINCT FROM $2::bigint "
+                "AND id <> $3::bigint",
+                3, params) != DUBAN_OK)
         return -1;
     long n = atol(PQgetvalue(res, 0, 0));
     PQclear(res);
@@ -212,6 +222,39 @@ static duban_status choose_position(struct call *c, PGconn *conn, struct write *
     if (p->position > n + 1)
         call_field_error(c, "position", "must be from 1 to %ld among this task's siblings", n + 1);
     json_object_set_new(w->doc, "position", json_integer(p->position));
+    return DUBAN_OK;
+}
+
+/* Serialises the changes of place in one plan's tree, so that concurrent
+ * creations and moves see each other's positions. */
+static duban_status lock_plan_tree(struct call *c, PGconn *conn, const char *plan)
+{
+    const char *params[] = {plan};
+    return db_run(c, conn, "SELECT 1 FROM plan WHERE id = $1 FOR NO KEY UPDATE", 1, params);
+}
+
+/* A task whose level grows takes its subtree down with it: refused when
+ * that would go below level 4. */
+static duban_status check_subtree_depth(struct call *c, PGconn *conn, struct write *w)
+{
+    long shift = level_of(w->doc) - level_of(w->old);
+    if (shift <= 0)
+        return DUBAN_OK;
+    char id[24];
+    id_text(w->id, id);
+    const char *params[] = {id};
+    PGresult *res;
+    duban_status s = db_exec(c, conn, &res,
+                             "WITH RECURSIVE d(id, level) AS (SELECT id, level FROM task WHERE parent_id = $1 "
+                             "UNION ALL SELECT k.id, k.level FROM task k JOIN d ON k.parent_id = d.id) "
+                             "SELECT coalesce(max(level), 0) FROM d",
+                             1, params);
+    if (s != DUBAN_OK)
+        return s;
+    long deepest = atol(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    if (deepest && deepest + shift > 4)
+        call_field_error(c, "level", "the tasks below this one would go deeper than level 4");
     return DUBAN_OK;
 }
 
@@ -236,7 +279,7 @@ static duban_status prepare_task(struct call *c, PGconn *conn, struct write *w)
     place_of(w->doc, &p);
     if (w->old && strcmp(p.plan, was.plan) != 0)
         call_field_error(c, "plan_id", "a task cannot move to another plan");
-    if (!json_object_get(w->doc, "title") && !json_object_get(w->doc, "body"))
+    if (!json_is_string(json_object_get(w->doc, "title")) && !json_is_string(json_object_get(w->doc, "body")))
         call_field_error(c, "title", "a task needs a title or a body");
     json_t *plan = json_pack("[O]", json_object_get(w->doc, "plan_id"));
     duban_status s = check_ids_exist(c, conn, "plan_id", "plan", plan);
@@ -247,6 +290,11 @@ static duban_status prepare_task(struct call *c, PGconn *conn, struct write *w)
         s = check_ids_exist(c, conn, "leader_ids", "leader", json_object_get(w->doc, "leader_ids"));
     if (s == DUBAN_OK)
         s = check_ids_exist(c, conn, "unit_ids", "unit", json_object_get(w->doc, "unit_ids"));
+    if (s == DUBAN_OK && w->old && !c->errors)
+        s = check_subtree_depth(c, conn, w);
+    int placing = !w->old || !same_group(&p, &was) || (p.position && p.position != was.position);
+    if (s == DUBAN_OK && placing)
+        s = lock_plan_tree(c, conn, p.plan);
     if (s == DUBAN_OK)
         s = choose_position(c, conn, w, &p, w->old ? &was : NULL);
     if (s == DUBAN_OK && (s = call_errors_status(c, DUBAN_INVALID)) == DUBAN_OK) {
@@ -288,7 +336,7 @@ static duban_status finish_task(struct call *c, PGconn *conn, struct write *w)
         place_of(w->old, &was);
     if (!w->doc) {
         duban_status s = close_gap(c, conn, &was, w->id);
-        return s == DUBAN_OK ? repath(c, conn, &was, was.position, 0) : s;
+        return s == DUBAN_OK ? repath(c, conn, &was, was.position, 0, 0) : s;
     }
     place_of(w->doc, &p);
     char id[24];
@@ -297,10 +345,11 @@ static duban_status finish_task(struct call *c, PGconn *conn, struct write *w)
     if (s == DUBAN_OK)
         s = store_assignments(c, conn, "task_unit", "unit_id", id, json_object_get(w->doc, "unit_ids"));
     if (s == DUBAN_OK && w->old && !same_group(&p, &was))
-        s = repath(c, conn, &was, was.position, w->id);
+        s = repath(c, conn, &was, was.position, w->id, 0);
     if (s == DUBAN_OK) {
         long from = w->old && same_group(&p, &was) && was.position < p.position ? was.position : p.position;
-        s = repath(c, conn, &p, from, w->id);
+        long shift = w->old ? level_of(w->doc) - level_of(w->old) : 0;
+        s = repath(c, conn, &p, from, w->id, shift);
     }
     return s;
 }

@@ -41,11 +41,15 @@ static duban_status check_aliases(struct call *c, PGconn *conn, const char *id, 
     return call_errors_status(c, DUBAN_CONFLICT);
 }
 
-/* Makes the unit's aliases exactly those of the document. */
+/* Makes the unit's aliases exactly those of the document; a new name
+ * shows in its tasks, whose versions grow. */
 static duban_status store_aliases(struct call *c, PGconn *conn, struct write *w)
 {
     if (!w->doc)
         return DUBAN_OK;
+    duban_status touched = touch_tasks_showing(c, conn, w, "name", "task_unit", "unit_id");
+    if (touched != DUBAN_OK)
+        return touched;
     char id[24];
     id_text(w->id, id);
     json_t *list = json_object_get(w->doc, "aliases");
