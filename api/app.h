@@ -9,6 +9,7 @@
 
 struct db;
 struct ratelimit;
+struct token_cache;
 struct router;
 
 struct app {
@@ -16,6 +17,7 @@ struct app {
     struct db *db;
     struct router *router;
     struct ratelimit *ratelimit;
+    struct token_cache *tokens;   /* authenticated tokens, or NULL */
     atomic_int in_flight;          /* requests being handled now */
     atomic_long requests_total;
     atomic_long responses_5xx;

@@ -60,7 +60,7 @@ int cb_auth_guard(const struct _u_request *req, struct _u_response *res, void *u
 
     struct call c;
     call_init(&c, app->db);
-    duban_status s = token_authenticate(&c, secret, &ex->actor);
+    duban_status s = token_authenticate(&c, app->tokens, secret, &ex->actor);
     int rc = U_CALLBACK_CONTINUE;
     if (s == DUBAN_NOT_FOUND)
         rc = unauthorized(req, res, "the token is unknown, expired or revoked", 1);

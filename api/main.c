@@ -10,8 +10,9 @@
 #include "api/server.h"
 #include "model/db.h"
 #include "model/log.h"
+#include "model/token_cache.h"
 
-enum { EXIT_USAGE = 2, DRAIN_MS = 9000 };
+enum { EXIT_USAGE = 2, DRAIN_MS = 9000, TOKEN_CACHE_TTL_S = 60 };
 
 static void usage(FILE *out)
 {
@@ -50,13 +51,15 @@ static int cmd_serve(struct app *app, int argc, char **argv)
     if (app->cfg.auto_migrate && cmd_migrate(app, 0, argv + argc) != 0)
         return 1;
     app->ratelimit = ratelimit_new(app->cfg.rate_limit_per_min);
+    app->tokens = token_cache_start(app->cfg.database_url, TOKEN_CACHE_TTL_S);
     struct _u_instance instance;
-    if (!app->ratelimit || server_init(&instance, app) != 0 || server_start(&instance, app) != 0)
+    if (!app->ratelimit || !app->tokens || server_init(&instance, app) != 0 || server_start(&instance, app) != 0)
         return 1;
     int sig = 0;
     sigwait(&stop, &sig);
     log_msg(LOG_INFO, "stopping on signal %d", sig);
     server_stop(&instance, app, DRAIN_MS);
+    token_cache_stop(app->tokens);
     ratelimit_free(app->ratelimit);
     return 0;
 }

@@ -11,6 +11,7 @@
 #include "api/routes.h"
 #include "model/audit.h"
 #include "model/token.h"
+#include "model/token_cache.h"
 
 static const struct crud tokens = {&token_resource, &token_list, "/api/v1/tokens/", NULL, 0};
 static const struct crud audit = {NULL, &audit_list, NULL, NULL, 0};
@@ -54,6 +55,8 @@ static int cb_token_revoke(const struct _u_request *req, struct _u_response *res
     struct call c;
     call_for_request(&c, res, app);
     duban_status s = token_revoke(&c, id);
+    if (s == DUBAN_OK)
+        token_cache_clear(app->tokens);
     int rc = s == DUBAN_OK ? reply_empty(res, 204) : reply_failure(req, res, &c, s);
     call_clear(&c);
     return rc;

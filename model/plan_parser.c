@@ -135,6 +135,9 @@ int plan_doc_add_node(struct plan_doc *doc)
     return (int)doc->n_nodes++;
 }
 
+static int add_issue_v(struct plan_doc *doc, int line, int is_error, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
+
 /* plan_doc_add_issue with a va_list. */
 static int add_issue_v(struct plan_doc *doc, int line, int is_error, const char *fmt, va_list ap)
 {
@@ -1303,7 +1306,8 @@ struct builder {
     int head;                /* innermost heading node, -1 before any */
     int head_open;           /* that heading has not taken a block yet */
     int last_at[4];          /* last heading node at levels 1..3 */
-    char *pending;           /* text paragraphs waiting for their block */
+    char *pending;           /* text paragraphs waiting for their block, */
+    size_t pend_n, pend_cap; /* joined by "\n"; its length and room */
     int pend_line;
     int blk;                 /* node taking responsibility lines, or -1 */
     int blk_leaders, blk_units;
@@ -1761,6 +1765,7 @@ static int flush_pending(struct parser *ps, struct builder *b)
     if (!text)
         return -1;
     b->pending = NULL;
+    b->pend_n = b->pend_cap = 0;
     if (!(b->head_open && b->head >= 0) && (idx = new_node(ps, b->pend_line)) >= 0) {
         ps->doc->nodes[idx].parent = b->head;
         ps->doc->nodes[idx].level = 4;
@@ -1910,7 +1915,22 @@ static void on_duty(struct parser *ps, struct builder *b, const struct para *p)
     duty_free(&d);
 }
 
-/* Feeds one paragraph after the first heading to the tree (takes p->text). */
+/* Adds a text paragraph to the pending text, after a "\n" if there is some;
+ * it ends any block of responsibility lines. */
+static void add_pending(struct parser *ps, struct builder *b, const struct para *p)
+{
+    void *buf = b->pending;
+
+    b->blk = -1;
+    if (!b->pending)
+        b->pend_line = p->no;
+    if ((b->pend_n && buf_add(&buf, &b->pend_n, &b->pend_cap, sp("\n", 1))) ||
+        buf_add(&buf, &b->pend_n, &b->pend_cap, sp_str(p->text)))
+        ps->oom = 1;
+    b->pending = buf;
+}
+
+/* Feeds one paragraph after the first heading to the tree (frees p->text). */
 static void take_para(struct parser *ps, struct para *p)
 {
     struct builder *b = &ps->b;
@@ -1920,11 +1940,7 @@ static void take_para(struct parser *ps, struct para *p)
     } else if (p->kind == LK_LEADERS || p->kind == LK_UNITS) {
         on_duty(ps, b, p);
     } else {
-        b->blk = -1;
-        if (!b->pending)
-            b->pend_line = p->no;
-        append_body(ps, &b->pending, p->text);
-        return;
+        add_pending(ps, b, p);
     }
     free(p->text);
 }

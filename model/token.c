@@ -7,6 +7,7 @@
 #include <sys/random.h>
 
 #include "model/db.h"
+#include "model/token_cache.h"
 
 enum { SECRET_BYTES = 32 };
 
@@ -61,12 +62,12 @@ static duban_status authenticate_work(struct call *c, PGconn *conn, void *arg)
     const char *params[] = {a->secret};
     PGresult *res;
     duban_status s = db_exec(c, conn, &res,
-                             "WITH t AS (SELECT id, name, role, unit_id, last_used_at FROM api_token "
+                             "WITH t AS (SELECT id, name, role, unit_id, last_used_at, expires_at FROM api_token "
                              " WHERE hash = sha256(convert_to($1, 'UTF8')) AND revoked_at IS NULL "
                              " AND (expires_at IS NULL OR expires_at > now())), "
                              "used AS (UPDATE api_token a SET last_used_at = now() FROM t WHERE a.id = t.id "
                              " AND (t.last_used_at IS NULL OR t.last_used_at < now() - interval '1 minute')) "
-                             "SELECT id, name, role, coalesce(unit_id, 0) FROM t",
+                             "SELECT id, name, role, coalesce(unit_id, 0), coalesce(extract(epoch FROM expires_at)::bigint, 0) FROM t",
                              1, params);
     if (s != DUBAN_OK)
         return s;
@@ -75,6 +76,7 @@ static duban_status authenticate_work(struct call *c, PGconn *conn, void *arg)
         snprintf(a->out->name, sizeof a->out->name, "%s", PQgetvalue(res, 0, 1));
         a->out->role = role_of(PQgetvalue(res, 0, 2));
         a->out->unit_id = strtoll(PQgetvalue(res, 0, 3), NULL, 10);
+        a->out->expires_at = strtoll(PQgetvalue(res, 0, 4), NULL, 10);
     } else {
         s = call_fail(c, DUBAN_NOT_FOUND, "the token is unknown, expired or revoked");
     }
@@ -82,13 +84,19 @@ static duban_status authenticate_work(struct call *c, PGconn *conn, void *arg)
     return s;
 }
 
-duban_status token_authenticate(struct call *c, const char *secret, struct actor *out)
+duban_status token_authenticate(struct call *c, struct token_cache *cache, const char *secret, struct actor *out)
 {
     memset(out, 0, sizeof *out);
     if (strncmp(secret, TOKEN_PREFIX, strlen(TOKEN_PREFIX)) != 0 || strlen(secret) > 100)
         return call_fail(c, DUBAN_NOT_FOUND, "the token is malformed");
+    if (token_cache_get(cache, secret, out))
+        return DUBAN_OK;
+    uint64_t generation = token_cache_generation(cache);
     struct auth_args a = {secret, out};
-    return db_read(c, authenticate_work, &a);
+    duban_status s = db_read(c, authenticate_work, &a);
+    if (s == DUBAN_OK)
+        token_cache_put(cache, secret, out, generation);
+    return s;
 }
 
 /* A fresh secret: the prefix and 256 random bits in base64url. */

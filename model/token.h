@@ -15,14 +15,18 @@ struct actor {
     char name[128];
     enum role role;
     int64_t unit_id;      /* reporters only; 0 otherwise */
+    int64_t expires_at;   /* seconds since the epoch; 0 for never */
 };
+
+struct token_cache;
 
 extern const struct resource token_resource;
 extern const struct list_spec token_list;
 
-/* Finds the live (not revoked, not expired) token with this secret and
- * notes its use. DUBAN_NOT_FOUND when there is none. */
-duban_status token_authenticate(struct call *c, const char *secret, struct actor *out);
+/* Finds the live (not revoked, not expired) token with this secret, from
+ * the cache (may be NULL) when it knows it, else from the database, noting
+ * its use. DUBAN_NOT_FOUND when there is none. */
+duban_status token_authenticate(struct call *c, struct token_cache *cache, const char *secret, struct actor *out);
 
 /* Creates a token from {name, role, unit_id?, expires_at?}. *out is its
  * representation plus "token", the secret, which is never shown again. */
