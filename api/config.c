@@ -71,7 +71,7 @@ static int parse_listen(const char *text, struct config *cfg)
 static int apply(const struct setting *s, const char *text, struct config *cfg)
 {
     char *field = (char *)cfg + s->offset;
-    long v;
+    long v = -1;
     switch (s->kind) {
     case TEXT:
         if (strlen(text) < (size_t)s->min || strlen(text) >= s->size)

@@ -9,13 +9,19 @@
 #include <time.h>
 
 #include "model/log.h"
+#include "model/statements.h"
 
 enum { WRITE_ATTEMPTS = 3 };
 
 struct slot {
     PGconn *conn;
     int busy;
+    struct statements *prepared;   /* of conn */
 };
+
+/* The slot this thread holds, if any: db_exec finds its prepared
+ * statements through it. */
+static _Thread_local struct slot *held;
 
 struct db {
     char *url;
@@ -53,6 +59,11 @@ struct db *db_open(const struct db_config *config)
     pthread_cond_init(&db->freed, &attr);
     pthread_condattr_destroy(&attr);
     pthread_mutex_init(&db->lock, NULL);
+    for (int i = 0; db->slots && i < db->size; i++)
+        if (!(db->slots[i].prepared = statements_new())) {
+            db_close(db);
+            return NULL;
+        }
     if (!db->url || !db->slots) {
         db_close(db);
         return NULL;
@@ -64,9 +75,11 @@ void db_close(struct db *db)
 {
     if (!db)
         return;
-    for (int i = 0; db->slots && i < db->size; i++)
+    for (int i = 0; db->slots && i < db->size; i++) {
         if (db->slots[i].conn)
             PQfinish(db->slots[i].conn);
+        statements_free(db->slots[i].prepared);
+    }
     pthread_cond_destroy(&db->freed);
     pthread_mutex_destroy(&db->lock);
     free(db->slots);
@@ -157,8 +170,10 @@ static duban_status acquire(struct call *c, struct slot **out)
         PQfinish(slot->conn);
         slot->conn = NULL;
     }
-    if (!slot->conn)
+    if (!slot->conn) {
         slot->conn = connect_before(db, deadline);
+        statements_reset(slot->prepared);
+    }
     if (!slot->conn) {
         pthread_mutex_lock(&db->lock);
         slot->busy = 0;
@@ -167,6 +182,7 @@ static duban_status acquire(struct call *c, struct slot **out)
         return call_fail(c, DUBAN_UNAVAILABLE, "the database is unreachable");
     }
     c->connection_lost = 0;
+    held = slot;
     *out = slot;
     return DUBAN_OK;
 }
@@ -176,6 +192,7 @@ static duban_status acquire(struct call *c, struct slot **out)
 static void release(struct call *c, struct slot *slot)
 {
     struct db *db = c->db;
+    held = NULL;
     if (slot->conn && (c->connection_lost || PQtransactionStatus(slot->conn) != PQTRANS_IDLE)) {
         PQfinish(slot->conn);
         slot->conn = NULL;
@@ -252,11 +269,38 @@ static duban_status collect(struct call *c, PGconn *conn, PGresult **res)
     return DUBAN_OK;
 }
 
+/* Prepares sql under name on conn; on failure sql is forgotten again. */
+static duban_status prepare(struct call *c, PGconn *conn, struct statements *prepared, const char *name,
+                            const char *sql, int nparams)
+{
+    PGresult *res = NULL;
+    if (!PQsendPrepare(conn, name, sql, nparams, NULL)) {
+        statements_forget(prepared, sql);
+        return failure_status(c, conn, NULL);
+    }
+    duban_status s = collect(c, conn, &res);
+    PQclear(res);
+    if (s != DUBAN_OK)
+        statements_forget(prepared, sql);
+    return s;
+}
+
+/* Runs the statement prepared when the connection is a pooled one (the
+ * first run of a text prepares it), unprepared otherwise. */
 duban_status db_exec(struct call *c, PGconn *conn, PGresult **res,
                      const char *sql, int nparams, const char *const *params)
 {
     *res = NULL;
-    if (!PQsendQueryParams(conn, sql, nparams, NULL, params, NULL, NULL, 0))
+    int fresh = 0;
+    const char *name = held && held->conn == conn ? statements_name(held->prepared, sql, &fresh) : NULL;
+    if (fresh) {
+        duban_status s = prepare(c, conn, held->prepared, name, sql, nparams);
+        if (s != DUBAN_OK)
+            return s;
+    }
+    int sent = name ? PQsendQueryPrepared(conn, name, nparams, params, NULL, NULL, 0)
+                    : PQsendQueryParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+    if (!sent)
         return failure_status(c, conn, NULL);
     return collect(c, conn, res);
 }
