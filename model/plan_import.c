@@ -14,6 +14,10 @@
 #include "model/plan_render.h"
 #include "model/resource.h"
 
+/* A large plan's bulk statements may run longer than an ordinary request's. */
+#define IMPORT_TIMEOUT_SQL "'60s'"
+enum { IMPORT_DEADLINE_MS = 61000 };
+
 struct import {
     const struct plan_doc *doc;
     const struct import_options *opt;
@@ -365,7 +369,9 @@ static duban_status import_work(struct call *c, PGconn *conn, void *arg)
 {
     struct import *im = arg;
     int claimed = 1;
-    duban_status s = im->opt->dry_run ? db_run(c, conn, "SAVEPOINT dry_run", 0, NULL) : DUBAN_OK;
+    duban_status s = db_run(c, conn, "SET LOCAL statement_timeout = " IMPORT_TIMEOUT_SQL, 0, NULL);
+    if (s == DUBAN_OK && im->opt->dry_run)
+        s = db_run(c, conn, "SAVEPOINT dry_run", 0, NULL);
     if (s == DUBAN_OK && im->idem)
         s = idempotency_claim(c, conn, im->idem, im->out, &claimed);
     if (s != DUBAN_OK || !claimed)
@@ -433,7 +439,9 @@ duban_status plan_import(struct call *c, const char *text, size_t len, const str
     } else if (doc.n_nodes == 0) {
         s = call_fail(c, DUBAN_INVALID, "the document has no tasks");
     } else {
+        c->deadline_ms = IMPORT_DEADLINE_MS;
         s = db_write(c, import_work, &im);
+        c->deadline_ms = 0;
     }
     if (s == DUBAN_OK && !out->doc)
         out->doc = json_incref(im.report);
