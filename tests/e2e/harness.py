@@ -82,6 +82,7 @@ def record(method, path, headers, body, response):
              "content_type": response.header("content-type"),
              "request_content_type": headers.get("Content-Type"),
              "body": response.body.decode("utf-8", errors="replace")}
+    os.makedirs(os.path.dirname(RESPONSE_LOG) or ".", exist_ok=True)
     with open(RESPONSE_LOG, "a", encoding="utf-8") as f:
         f.write(json.dumps(entry, ensure_ascii=False) + "\n")
 
