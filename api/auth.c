@@ -12,20 +12,31 @@
 
 static int starts_with(const char *s, const char *prefix) { return strncmp(s, prefix, strlen(prefix)) == 0; }
 
-/* The role rule of a route: admins do everything; tokens and the journal
- * are theirs alone; anyone may read; progress logs are written by
- * reporters (for their unit); everything else by editors. */
-static int role_allows(enum role role, const char *method, const char *path)
+enum access access_of(const char *method, const char *pattern)
 {
-    if (role == ROLE_ADMIN)
-        return 1;
-    if (starts_with(path, "/api/v1/tokens") || starts_with(path, "/api/v1/audit"))
-        return 0;
+    if (!starts_with(pattern, "/api/v1/"))
+        return ACCESS_OPEN;
+    if (starts_with(pattern, "/api/v1/tokens") || starts_with(pattern, "/api/v1/audit"))
+        return ACCESS_ADMIN;
     if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0)
+        return ACCESS_READ;
+    return strstr(pattern, "/progress-logs") ? ACCESS_REPORT : ACCESS_WRITE;
+}
+
+static int role_allows(enum role role, enum access access)
+{
+    switch (access) {
+    case ACCESS_OPEN:
+    case ACCESS_READ:
         return 1;
-    if (strstr(path, "/progress-logs"))
-        return role == ROLE_REPORTER;
-    return role == ROLE_EDITOR;
+    case ACCESS_REPORT:
+        return role == ROLE_ADMIN || role == ROLE_REPORTER;
+    case ACCESS_WRITE:
+        return role == ROLE_ADMIN || role == ROLE_EDITOR;
+    case ACCESS_ADMIN:
+        return role == ROLE_ADMIN;
+    }
+    return 0;
 }
 
 static int unauthorized(const struct _u_request *req, struct _u_response *res, const char *detail, int invalid)
@@ -48,27 +59,26 @@ static const char *bearer_token(const struct _u_request *req)
     return *value ? value : NULL;
 }
 
-int cb_auth_guard(const struct _u_request *req, struct _u_response *res, void *user_data)
+int auth_or_reply(const struct _u_request *req, struct _u_response *res, struct app *app, enum access access)
 {
-    struct app *app = user_data;
     struct exchange *ex = exchange_of(res);
-    if (strcmp(req->http_verb, "OPTIONS") == 0)
-        return U_CALLBACK_CONTINUE;
+    if (access == ACCESS_OPEN)
+        return 0;
     const char *secret = bearer_token(req);
-    if (!secret)
-        return unauthorized(req, res, "send Authorization: Bearer <token>", 0);
-
+    if (!secret || !ex) {
+        unauthorized(req, res, "send Authorization: Bearer <token>", 0);
+        return -1;
+    }
     struct call c;
     call_init(&c, app->db);
     duban_status s = token_authenticate(&c, app->tokens, secret, &ex->actor);
-    int rc = U_CALLBACK_CONTINUE;
     if (s == DUBAN_NOT_FOUND)
-        rc = unauthorized(req, res, "the token is unknown, expired or revoked", 1);
+        unauthorized(req, res, "the token is unknown, expired or revoked", 1);
     else if (s != DUBAN_OK)
-        rc = reply_failure(req, res, &c, s);
+        reply_failure(req, res, &c, s);
     call_clear(&c);
-    if (rc != U_CALLBACK_CONTINUE)
-        return rc;
+    if (s != DUBAN_OK)
+        return -1;
     ex->authenticated = 1;
 
     int wait = ratelimit_take(app->ratelimit, ex->actor.token_id);
@@ -76,9 +86,12 @@ int cb_auth_guard(const struct _u_request *req, struct _u_response *res, void *u
         char seconds[16];
         snprintf(seconds, sizeof seconds, "%d", wait);
         ulfius_add_header_to_response(res, "Retry-After", seconds);
-        return reply_problem(req, res, 429, "this token has used its requests for this minute", NULL);
+        reply_problem(req, res, 429, "this token has used its requests for this minute", NULL);
+        return -1;
     }
-    if (!role_allows(ex->actor.role, req->http_verb, req->url_path))
-        return reply_problem(req, res, 403, "this token's role does not allow this request", NULL);
-    return U_CALLBACK_CONTINUE;
+    if (!role_allows(ex->actor.role, access)) {
+        reply_problem(req, res, 403, "this token's role does not allow this request", NULL);
+        return -1;
+    }
+    return 0;
 }

@@ -113,7 +113,7 @@ static const struct asset *asset(int which)
 static int unavailable(const struct _u_request *req, struct _u_response *res, const char *what)
 {
     char detail[200];
-    snprintf(detail, sizeof detail, "%s is not part of this build of duban", what);
+    snprintf(detail, sizeof detail, "%s is not available: this build or installation of duban lacks it", what);
     return reply_problem(req, res, 503, detail, NULL);
 }
 

@@ -12,6 +12,7 @@
 #include "api/router.h"
 #include "api/routes.h"
 #include "model/stats.h"
+#include "model/token_cache.h"
 #include "model/unit.h"
 
 /* A statistics route's target: the model function that computes it. */
@@ -97,6 +98,8 @@ static int cb_unit_merge(const struct _u_request *req, struct _u_response *res, 
     call_for_request(&c, res, app);
     json_t *unit = NULL;
     duban_status s = unit_merge(&c, id, from_id, &unit);
+    if (s == DUBAN_OK)
+        token_cache_clear(app->tokens); /* reporter tokens of the merged unit moved */
     return reply_outcome(req, res, &c, s, unit, 1);
 }
 

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "api/app.h"
+#include "api/auth.h"
 #include "api/exchange.h"
 #include "api/problem.h"
 
@@ -39,7 +40,8 @@ void router_free(struct router *r)
     free(r);
 }
 
-static struct route_ctx *remember(struct router *r, const char *method, const char *pattern, const void *target)
+static struct route_ctx *remember(struct router *r, const char *method, const char *pattern, route_fn fn,
+                                   const void *target)
 {
     if (r->count == r->capacity) {
         size_t capacity = r->capacity ? 2 * r->capacity : 64;
@@ -57,22 +59,33 @@ static struct route_ctx *remember(struct router *r, const char *method, const ch
         abort();
     route->ctx->app = r->app;
     route->ctx->target = target;
+    route->ctx->fn = fn;
+    route->ctx->access = access_of(method, pattern);
     return route->ctx;
+}
+
+/* Every route's ulfius callback: the access check, then the handler. */
+static int dispatch(const struct _u_request *req, struct _u_response *res, void *user_data)
+{
+    struct route_ctx *ctx = user_data;
+    if (auth_or_reply(req, res, ctx->app, (enum access)ctx->access) != 0)
+        return U_CALLBACK_COMPLETE;
+    return ctx->fn(req, res, ctx);
 }
 
 void router_add(struct router *r, const char *method, const char *pattern, route_fn fn, const void *target)
 {
-    struct route_ctx *ctx = remember(r, method, pattern, target);
-    ulfius_add_endpoint_by_val(r->instance, method, NULL, pattern, PRIORITY_HANDLER, fn, ctx);
+    struct route_ctx *ctx = remember(r, method, pattern, fn, target);
+    ulfius_add_endpoint_by_val(r->instance, method, NULL, pattern, PRIORITY_HANDLER, dispatch, ctx);
     if (strcmp(method, "GET") == 0) {
-        ctx = remember(r, "HEAD", pattern, target);
-        ulfius_add_endpoint_by_val(r->instance, "HEAD", NULL, pattern, PRIORITY_HANDLER, fn, ctx);
+        ctx = remember(r, "HEAD", pattern, fn, target);
+        ulfius_add_endpoint_by_val(r->instance, "HEAD", NULL, pattern, PRIORITY_HANDLER, dispatch, ctx);
     }
 }
 
 /* 1 when path matches pattern segment by segment, a ":name" segment
- * standing for any one non-empty segment. Empty segments are ignored, as
- * ulfius does with "//" and a trailing "/". */
+ * standing for any one non-empty segment and a final "*" for the rest.
+ * Empty segments are ignored, as ulfius does with "//" and a trailing "/". */
 static int path_matches(const char *pattern, const char *path)
 {
     for (;;) {
@@ -80,6 +93,8 @@ static int path_matches(const char *pattern, const char *path)
             pattern++;
         while (*path == '/')
             path++;
+        if (strcmp(pattern, "*") == 0)
+            return 1;
         if (!*pattern || !*path)
             return !*pattern && !*path;
         size_t pl = strcspn(pattern, "/"), sl = strcspn(path, "/");
@@ -104,13 +119,17 @@ static int reply_options(struct _u_response *res, const char *allow)
     return reply_empty(res, 204);
 }
 
-/* Last of all: runs only when no route answered. 405 with Allow when the
- * path is served with other methods, else 404. */
+/* Last of all: runs only when no route answered. Under /api a client
+ * learns nothing without a token (401); then 405 with Allow when the path
+ * is served with other methods, else 404. */
 static int cb_unrouted(const struct _u_request *req, struct _u_response *res, void *user_data)
 {
     struct app *app = user_data;
     const struct router *r = app->router;
     char allow[128] = "";
+    if (strcmp(req->http_verb, "OPTIONS") != 0 && path_matches("/api/*", req->url_path) &&
+        auth_or_reply(req, res, app, ACCESS_READ) != 0)
+        return U_CALLBACK_COMPLETE;
     for (size_t i = 0; i < r->count; i++) {
         if (!path_matches(r->routes[i].pattern, req->url_path))
             continue;

@@ -12,15 +12,17 @@ struct app;
 struct router;
 
 /* What a route's callback receives as user_data. */
+typedef int (*route_fn)(const struct _u_request *req, struct _u_response *res, void *route_ctx);
+
 struct route_ctx {
     struct app *app;
     const void *target;   /* what the route serves, given at registration */
+    route_fn fn;
+    int access;           /* enum access: what a client needs to reach fn */
 };
 
-typedef int (*route_fn)(const struct _u_request *req, struct _u_response *res, void *route_ctx);
-
 /* Priorities, in the order ulfius runs matching callbacks. */
-enum route_priority { PRIORITY_EXCHANGE = 0, PRIORITY_GUARD = 1, PRIORITY_HANDLER = 10, PRIORITY_UNROUTED = 100 };
+enum route_priority { PRIORITY_EXCHANGE = 0, PRIORITY_HANDLER = 10, PRIORITY_UNROUTED = 100 };
 
 /* The name every route uses for its path variable (see route patterns). */
 #define ROUTE_ID "_id"
@@ -29,7 +31,8 @@ struct router *router_new(struct _u_instance *instance, struct app *app);
 void router_free(struct router *r);
 
 /* Serves method on pattern ("/api/v1/tasks/:_id") with fn, which gets a
- * struct route_ctx holding target. A GET route answers HEAD too. */
+ * struct route_ctx holding target; fn runs only for clients with the
+ * access the route needs (api/auth.h). A GET route answers HEAD too. */
 void router_add(struct router *r, const char *method, const char *pattern, route_fn fn, const void *target);
 
 /* Registers the last-resort callback answering 404 or 405. Call after every route. */

@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include "api/app.h"
-#include "api/auth.h"
 #include "api/exchange.h"
 #include "api/router.h"
 #include "api/routes.h"
@@ -28,7 +27,6 @@ int server_init(struct _u_instance *instance, struct app *app)
     if (!app->router)
         return -1;
     ulfius_add_endpoint_by_val(instance, "*", NULL, "*", PRIORITY_EXCHANGE, cb_exchange_begin, app);
-    ulfius_add_endpoint_by_val(instance, "*", "/api/v1", "*", PRIORITY_GUARD, cb_auth_guard, app);
     health_register(app->router);
     resources_register(app->router);
     tokens_register(app->router);

@@ -7,7 +7,7 @@
 # A broken openapi.yaml fails the build; missing npm packages do not.
 set(json ${BIN}/openapi.json)
 set(yaml_pkg ${SRC}/node_modules/yaml/package.json)
-if(NODE AND EXISTS ${yaml_pkg})
+if(NODE AND EXISTS ${yaml_pkg} AND EXISTS ${SRC}/openapi.yaml)
   execute_process(
     COMMAND ${NODE} ${SRC}/cmake/openapi_to_json.mjs ${SRC}/openapi.yaml ${json}.tmp
     WORKING_DIRECTORY ${SRC}
@@ -16,7 +16,7 @@ if(NODE AND EXISTS ${yaml_pkg})
     message(FATAL_ERROR "openapi.yaml could not be converted to JSON (see above)")
   endif()
 else()
-  message(STATUS "duban docs: node or node_modules/yaml missing (run scripts/npm-setup); /openapi.json will answer 503")
+  message(STATUS "duban docs: node, node_modules/yaml or openapi.yaml missing (run scripts/npm-setup); /openapi.json will answer 503")
   file(WRITE ${json}.tmp "")
 endif()
 file(COPY_FILE ${json}.tmp ${json} ONLY_IF_DIFFERENT)

@@ -34,3 +34,5 @@ endforeach()
 
 # The Docker files, checked statically (no container engine runs here).
 add_test(NAME docker.files COMMAND ${CMAKE_SOURCE_DIR}/tests/docker/check_docker.sh)
+
+include(${CMAKE_SOURCE_DIR}/cmake/contract.cmake OPTIONAL)

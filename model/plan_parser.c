@@ -11,13 +11,14 @@
  * Lines. A heading is `一、` (Chinese numerals, level 1), `（一）` or `(一)`
  *   (level 2), or one or two digits followed by `.`, `．` or `、` and not by a
  *   digit (level 3, so `2.5%` and `2019.` are text). `责任领导：` and
- *   `责任单位：` (either colon) start responsibility lines. A line that is only
- *   the note 列在首位的为牵头单位（下同） is dropped. A line that is only a page
- *   number (`3`, `- 3 -`, `— 3 —`) is dropped with a warning; after the first
- *   heading so is a footer (`抄送…`, `…年…月…日印发`). Everything else is text.
+ *   `责任单位：` (either colon) start responsibility lines. Dropped lines: a
+ *   line that is only the note 列在首位的为牵头单位（下同）; with a warning, a
+ *   line that is only a page number (`3`, `- 3 -`, `— 3 —`), a 责任领导 line
+ *   naming no one, and after the first heading a footer (`抄送…`,
+ *   `…年…月…日印发`). Everything else is text.
  *
  * Joining (page and line breaks inside a sentence). A text line continues on
- *   the next text line (after any blank lines and dropped lines) when it does
+ *   the next text line (past blank and dropped lines) when it does
  *   not end with 。．！？；：”’」』… or ! ? ; :, and the pieces are joined with
  *   nothing between them. A heading line continues the same way, but only
  *   when it already holds a 。 (a bare heading title never swallows the next
@@ -38,7 +39,8 @@
  *   `…印发…通知` line; the title is the last other plain line that is not a
  *   masthead (`…文件`), or else the 《…》 named in the 印发 line; the basis is
  *   the first 《…》, with a directly following （…号）, in the paragraphs after
- *   the title.
+ *   the title. A value that would not stand on a line of its own (an open
+ *   bracket, a dangling ， or 、) is not used, with a warning.
  *
  * Tree. Headings nest by level; a heading's parent is the nearest heading
  *   above it of a lower level. A heading's own text is its title up to and
@@ -51,13 +53,13 @@
  *   between, assign the heading itself. A block takes one 责任领导 and one
  *   责任单位 line; a second one of the same kind, or one with no text above
  *   it, is an error ("assignment with no text"). A 责任单位 line naming no
- *   unit is an error; a 责任领导 line naming no one is a warning and is
- *   otherwise ignored. Text that ends a section
+ *   unit is an error. Text that ends a section
  *   without responsibility lines is kept, with a warning.
  *
  * Units. Separators 、 ， , split the list outside brackets. The note
  *   列在首位的为牵头单位 (with its （下同）/，下同, brackets and 。) is removed
- *   wherever it stands, and a trailing 。 or ； of each unit too. The first
+ *   wherever it stands, and trailing 。 ； (or separators left inside an
+ *   unclosed bracket) of each unit too. The first
  *   unit is the lead unit. Alias rule: a unit that ends with a bracketed part
  *   `名称（别名）` has the alias 别名 when 别名 is itself a complete unit name,
  *   i.e. it starts with an administrative prefix (区 市 省 县 镇 乡 街道 国家
@@ -541,65 +543,63 @@ int plan_text_check(const char *text, size_t len, struct plan_doc *doc)
 
 static const char NOTE[] = "列在首位的为牵头单位";
 
-/* Given the note found at byte `at` of s, sets [*from, *to) to the bytes it
- * covers: an opening bracket just before it, （下同） or ，下同 after it, the
- * closing bracket, and one 。 or ；. */
-static void note_extent(struct span s, size_t at, size_t *from, size_t *to)
+/* Writes s to out without the note 列在首位的为牵头单位 and what belongs to
+ * it: an opening bracket just before it, then （下同） or ，下同, the closing
+ * bracket, and one 。 or ；. The note is matched on what has been written so
+ * far, so a note that a removal splices together is removed as well, in one
+ * pass. out has room for s.n + 1 bytes; returns the length written. */
+static size_t remove_notes(struct span s, char *out)
 {
     static const char *const opens[] = {"（", "(", NULL};
     static const char *const tails[] = {"（下同）", "(下同)", "，下同", ",下同", "、下同", NULL};
     static const char *const closes[] = {"）", ")", NULL};
     static const char *const stops[] = {"。", "；", ".", ";", NULL};
-    size_t end = at + sizeof NOTE - 1, k;
-    int bracket = 0;
+    const size_t note = sizeof NOTE - 1;
+    size_t w = 0, i = 0, k;
 
-    *from = at;
-    for (const char *const *o = opens; *o; o++) {
-        k = strlen(*o);
-        if (at >= k && memcmp(s.p + at - k, *o, k) == 0) {
-            *from = at - k;
+    while (i < s.n) {
+        int bracket = 0;
+        out[w++] = s.p[i++];
+        if (w < note || memcmp(out + w - note, NOTE, note) != 0)
+            continue;
+        w -= note;
+        if ((k = sp_suffix_of(sp(out, w), opens)) > 0) {
+            w -= k;
             bracket = 1;
-            break;
         }
+        i += sp_prefix_of(sp_from(s, i), tails);
+        if (bracket)
+            i += sp_prefix_of(sp_from(s, i), closes);
+        i += sp_prefix_of(sp_from(s, i), stops);
     }
-    end += sp_prefix_of(sp_from(s, end), tails);
-    if (bracket)
-        end += sp_prefix_of(sp_from(s, end), closes);
-    end += sp_prefix_of(sp_from(s, end), stops);
-    *to = end;
+    out[w] = '\0';
+    return w;
 }
 
-/* A malloc'd copy of s with every note 列在首位的为牵头单位… removed, or NULL
- * when out of memory. */
+/* A malloc'd copy of s without the note (see remove_notes), or NULL when
+ * out of memory. */
 static char *strip_note(struct span s)
 {
     char *r = malloc(s.n + 1);
-    size_t w = 0, pos = 0, at, from, to;
 
-    if (!r)
-        return NULL;
-    while ((at = sp_find(sp_from(s, pos), NOTE)) != NPOS) {
-        note_extent(s, pos + at, &from, &to);
-        if (from < pos)
-            from = pos;
-        memcpy(r + w, s.p + pos, from - pos);
-        w += from - pos;
-        pos = to;
-    }
-    memcpy(r + w, s.p + pos, s.n - pos);
-    r[w + s.n - pos] = '\0';
+    if (r)
+        remove_notes(s, r);
     return r;
 }
 
-/* 1 when s holds the note and nothing else but blanks. */
+/* 1 when s holds the note and nothing else but blanks; -1 when out of memory. */
 static int is_note_only(struct span s)
 {
-    size_t at = sp_find(s, NOTE), from, to;
+    char *rest;
+    int only;
 
-    if (at == NPOS)
+    if (sp_find(s, NOTE) == NPOS)
         return 0;
-    note_extent(s, at, &from, &to);
-    return sp_trim(sp(s.p, from)).n == 0 && sp_trim(sp_from(s, to)).n == 0;
+    if (!(rest = strip_note(s)))
+        return -1;
+    only = sp_trim(sp_str(rest)).n == 0;
+    free(rest);
+    return only;
 }
 
 static int is_open_bracket(unsigned c)
@@ -624,17 +624,42 @@ static int is_leader_sep(unsigned c)
     return is_unit_sep(c) || is_blank_cp(c);
 }
 
-/* Removes blanks and trailing 。 ； . ; (and separators left inside an
- * unclosed bracket) from a list item. */
+/* What a list item loses at its end: 。 ； . ; and the separators (which
+ * can be left inside an unclosed bracket). */
+static int is_item_stop(unsigned c)
+{
+    return c == 0x3002 || c == 0xFF1B || c == '.' || c == ';' || is_unit_sep(c);
+}
+
+/* Removes blanks and trailing stops from a list item. */
 static struct span clean_item(struct span t)
 {
-    static const char *const stops[] = {"。", "；", ".", ";", "、", "，", ",", NULL};
-    size_t k;
+    size_t len;
 
     t = sp_trim(t);
-    while ((k = sp_suffix_of(t, stops)) > 0)
-        t = sp_trim(sp(t.p, t.n - k));
+    while (t.n && is_item_stop(u8_last(t, &len)))
+        t = sp_trim(sp(t.p, t.n - len));
     return t;
+}
+
+/* 1 when a 责任领导 value names no one (plan_parse_leaders would find no
+ * name): once the note is removed, only blanks and stops are left.
+ * -1 when out of memory. */
+static int names_nobody(struct span s)
+{
+    char *rest = strip_note(s);
+    struct span r = sp_str(rest);
+    size_t len;
+    int nobody = 1;
+
+    if (!rest)
+        return -1;
+    for (size_t i = 0; i < r.n && nobody; i += len) {
+        unsigned c = u8_get(r.p + i, r.n - i, &len);
+        nobody = is_blank_cp(c) || is_item_stop(c);
+    }
+    free(rest);
+    return nobody;
 }
 
 struct items {
@@ -1096,7 +1121,10 @@ static enum plan_recurrence find_cadence(struct span s, size_t *at, size_t *n)
 /* Lines                                                              */
 /* ------------------------------------------------------------------ */
 
-enum line_kind { LK_BLANK, LK_TEXT, LK_HEAD, LK_LEADERS, LK_UNITS, LK_NOTE, LK_PAGENO, LK_FOOTER };
+enum line_kind {
+    LK_BLANK, LK_TEXT, LK_HEAD, LK_LEADERS, LK_UNITS,
+    LK_NOTE, LK_PAGENO, LK_FOOTER, LK_NOBODY     /* dropped: see is_dropped */
+};
 
 /* One physical line, trimmed and classified. */
 struct line {
@@ -1217,22 +1245,37 @@ static int is_footer(struct span s)
 }
 
 /* Sets ln->kind (and the heading or label fields) from its text. Footers
- * are recognised only in the body, after the first heading. */
-static void classify(struct line *ln, int in_body)
+ * are recognised only in the body, after the first heading. Sets *oom when
+ * out of memory. */
+static void classify(struct line *ln, int in_body, int *oom)
 {
+    int r;
+
     ln->kind = LK_TEXT;
     ln->rest = ln->s;
-    if (ln->s.n == 0)
+    if (ln->s.n == 0) {
         ln->kind = LK_BLANK;
-    else if (parse_heading(ln) || parse_label(ln, "责任领导", LK_LEADERS) ||
-             parse_label(ln, "责任单位", LK_UNITS))
+    } else if (parse_label(ln, "责任领导", LK_LEADERS)) {
+        if ((r = names_nobody(ln->rest)) != 0)
+            ln->kind = LK_NOBODY;
+        *oom |= r < 0;
+    } else if (parse_heading(ln) || parse_label(ln, "责任单位", LK_UNITS)) {
         return;
-    else if (is_note_only(ln->s))
+    } else if ((r = is_note_only(ln->s)) != 0) {
         ln->kind = LK_NOTE;
-    else if (is_page_number(ln->s))
+        *oom |= r < 0;
+    } else if (is_page_number(ln->s)) {
         ln->kind = LK_PAGENO;
-    else if (in_body && is_footer(ln->s))
+    } else if (in_body && is_footer(ln->s)) {
         ln->kind = LK_FOOTER;
+    }
+}
+
+/* Lines that carry nothing for the tree: blank lines, page numbers, notes,
+ * footers and 责任领导 lines naming no one. */
+static int is_dropped(enum line_kind k)
+{
+    return k == LK_BLANK || k >= LK_NOTE;
 }
 
 static int is_terminal(unsigned c)
@@ -1360,6 +1403,17 @@ static char *dup_or_oom(struct parser *ps, struct span s)
     return r;
 }
 
+/* Warns about a dropped line that the reader should know of. */
+static void report_dropped(struct parser *ps, enum line_kind kind, int line)
+{
+    if (kind == LK_PAGENO)
+        issue(ps, line, 0, "page number dropped");
+    else if (kind == LK_FOOTER)
+        issue(ps, line, 0, "footer line dropped");
+    else if (kind == LK_NOBODY)
+        issue(ps, line, 0, "责任领导 line names no leader; ignored");
+}
+
 /* Reads the next physical line, classified; 0 at the end of the input.
  * Page numbers and footers are reported here, as each line is read once. */
 static int read_line(struct parser *ps, struct line *ln)
@@ -1375,16 +1429,15 @@ static int read_line(struct parser *ps, struct line *ln)
     ln->s = sp_trim(sp(ps->text + ps->pos, end - ps->pos));
     ln->no = ps->line_no < INT_MAX ? ++ps->line_no : INT_MAX;
     ps->pos = end + 1;
-    classify(ln, ps->in_body);
+    classify(ln, ps->in_body, &ps->oom);
     if (ln->kind == LK_HEAD)
         ps->in_body = 1;
-    if (ln->kind == LK_PAGENO || ln->kind == LK_FOOTER)
-        issue(ps, ln->no, 0, "%s dropped", ln->kind == LK_PAGENO ? "page number" : "footer line");
+    report_dropped(ps, ln->kind, ln->no);
     return 1;
 }
 
-/* The next line that carries content: blank lines, page numbers, notes and
- * footers are passed over (so a sentence joins across them). 0 at the end. */
+/* The next line that is not dropped (so a sentence joins across dropped
+ * lines). 0 at the end of the input. */
 static int next_line(struct parser *ps, struct line *ln)
 {
     if (ps->have_ahead) {
@@ -1393,8 +1446,7 @@ static int next_line(struct parser *ps, struct line *ln)
         return 1;
     }
     while (read_line(ps, ln))
-        if (ln->kind != LK_BLANK && ln->kind != LK_PAGENO && ln->kind != LK_NOTE &&
-            ln->kind != LK_FOOTER)
+        if (!is_dropped(ln->kind))
             return 1;
     return 0;
 }
@@ -1463,12 +1515,11 @@ static int reclassify(struct parser *ps, struct para *p)
 
     memset(&ln, 0, sizeof ln);
     ln.s = sp_str(p->text);
-    classify(&ln, ps->in_body);
+    classify(&ln, ps->in_body, &ps->oom);
     if (ln.kind == LK_TEXT)
         return 1;
-    if (ln.kind != LK_HEAD && ln.kind != LK_LEADERS && ln.kind != LK_UNITS) {
-        if (ln.kind == LK_PAGENO || ln.kind == LK_FOOTER)
-            issue(ps, p->no, 0, "%s dropped", ln.kind == LK_PAGENO ? "page number" : "footer line");
+    if (is_dropped(ln.kind)) {
+        report_dropped(ps, ln.kind, p->no);
         return 0;
     }
     p->kind = ln.kind;
@@ -1618,7 +1669,7 @@ static void from_notice(struct parser *ps, const char *text, int want_issuer, in
  * span when there is none. */
 static struct span find_basis(struct span s)
 {
-    size_t open = sp_find(s, "《"), len, end, close;
+    size_t open = sp_find(s, "《"), len = 0, end, close;
     int depth = 0;
 
     if (open == NPOS)
@@ -1641,12 +1692,54 @@ static struct span find_basis(struct span s)
     return sp(s.p + open, end - open);
 }
 
+/* The title: the last plain paragraph that is not part of the issuer block
+ * [top, date). Returns its index, or NPOS. */
+static size_t pick_title(struct parser *ps, const enum pre_kind *kinds, size_t date, size_t top)
+{
+    for (size_t i = ps->n_pre; i-- > 0;) {
+        if (kinds[i] == PK_PLAIN && (date == NPOS || i < top || i > date)) {
+            ps->doc->title = dup_or_oom(ps, sp_str(ps->pre[i].text));
+            return i;
+        }
+    }
+    return NPOS;
+}
+
+/* The basis: the first 《…》（…号） in a closing paragraph after `from`. */
+static void pick_basis(struct parser *ps, const enum pre_kind *kinds, size_t from)
+{
+    for (size_t i = from; i < ps->n_pre && !ps->doc->basis; i++) {
+        struct span b = kinds[i] == PK_PARA ? find_basis(sp_str(ps->pre[i].text)) : sp("", 0);
+        if (b.n)
+            ps->doc->basis = dup_or_oom(ps, b);
+    }
+}
+
+/* Keeps a metadata value only if, written on a line of its own (as
+ * plan_render_text does), it is read back as the same kind of line and does
+ * not run on into the next one (an open bracket, a dangling ， or 、).
+ * Otherwise drops it with a warning naming the line it came from. */
+static void keep_if_alone(struct parser *ps, char **value, enum pre_kind kind, int line,
+                          const char *what)
+{
+    struct span s = sp_str(*value);
+    size_t len;
+    unsigned last = u8_last(s, &len);
+
+    if (!*value || (preamble_kind(*value) == kind && last != 0xFF0C && last != 0x3001 &&
+                    bracket_balance(s) <= 0))
+        return;
+    issue(ps, line, 0, "%s not used: it leaves a bracket open or does not stand on its own line", what);
+    free(*value);
+    *value = NULL;
+}
+
 /* Fills the document metadata from the paragraphs before the first heading
  * (see "Metadata" at the top). */
 static void read_preamble(struct parser *ps)
 {
     struct plan_doc *doc = ps->doc;
-    size_t n = ps->n_pre, date = NPOS, notice = NPOS, title = NPOS, top = NPOS;
+    size_t n = ps->n_pre, date = NPOS, notice = NPOS, title, top = NPOS;
     enum pre_kind *kinds = n ? calloc(n, sizeof *kinds) : NULL;
 
     if (n && !kinds) {
@@ -1655,29 +1748,26 @@ static void read_preamble(struct parser *ps)
     }
     for (size_t i = 0; i < n; i++) {
         kinds[i] = preamble_kind(ps->pre[i].text);
-        if (kinds[i] == PK_DOCNUM && !doc->doc_number)
+        if (kinds[i] == PK_DOCNUM && !doc->doc_number) {
             doc->doc_number = dup_or_oom(ps, sp_str(ps->pre[i].text));
+            keep_if_alone(ps, &doc->doc_number, PK_DOCNUM, ps->pre[i].no, "document number");
+        }
         if (kinds[i] == PK_DATE && date == NPOS &&
             parse_full_date(sp_str(ps->pre[i].text), doc->issued_on))
             date = i;
         if (kinds[i] == PK_NOTICE && notice == NPOS)
             notice = i;
     }
-    if (date != NPOS)
-        doc->issuer = issuer_above(ps, kinds, date, &top);
-    for (size_t i = n; i-- > 0 && title == NPOS;) {
-        if (kinds[i] == PK_PLAIN && (date == NPOS || i < top || i > date)) {
-            title = i;
-            doc->title = dup_or_oom(ps, sp_str(ps->pre[i].text));
-        }
-    }
-    if (notice != NPOS)
+    if (date != NPOS && (doc->issuer = issuer_above(ps, kinds, date, &top)))
+        keep_if_alone(ps, &doc->issuer, PK_PLAIN, ps->pre[top].no, "issuer");
+    if ((title = pick_title(ps, kinds, date, top)) != NPOS)
+        keep_if_alone(ps, &doc->title, PK_PLAIN, ps->pre[title].no, "title");
+    if (notice != NPOS && (!doc->issuer || !doc->title)) {
         from_notice(ps, ps->pre[notice].text, !doc->issuer, !doc->title);
-    for (size_t i = title == NPOS ? 0 : title + 1; i < n && !doc->basis; i++) {
-        struct span b = kinds[i] == PK_PARA ? find_basis(sp_str(ps->pre[i].text)) : sp("", 0);
-        if (b.n)
-            doc->basis = dup_or_oom(ps, b);
+        keep_if_alone(ps, &doc->issuer, PK_PLAIN, ps->pre[notice].no, "issuer");
+        keep_if_alone(ps, &doc->title, PK_PLAIN, ps->pre[notice].no, "title");
     }
+    pick_basis(ps, kinds, title == NPOS ? 0 : title + 1);
     free(kinds);
 }
 

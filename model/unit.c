@@ -41,7 +41,24 @@ static duban_status check_aliases(struct call *c, PGconn *conn, const char *id, 
     return call_errors_status(c, DUBAN_CONFLICT);
 }
 
-/* Makes the unit's aliases exactly those of the document; a new name
+/* 1 when two lists of names (null meaning none) hold the same names. */
+static int same_names(const json_t *a, const json_t *b)
+{
+    if (json_array_size(a) != json_array_size(b))
+        return 0;
+    size_t i, j;
+    json_t *x, *y;
+    json_array_foreach(a, i, x) {
+        int found = 0;
+        json_array_foreach(b, j, y) found |= json_equal(x, y);
+        if (!found)
+            return 0;
+    }
+    return 1;
+}
+
+/* Makes the unit's aliases exactly those of the document (rewritten only
+ * when they differ, so the journal shows only real changes); a new name
  * shows in its tasks, whose versions grow. */
 static duban_status store_aliases(struct call *c, PGconn *conn, struct write *w)
 {
@@ -50,6 +67,8 @@ static duban_status store_aliases(struct call *c, PGconn *conn, struct write *w)
     duban_status touched = touch_tasks_showing(c, conn, w, "name", "task_unit", "unit_id");
     if (touched != DUBAN_OK)
         return touched;
+    if (w->old && same_names(json_object_get(w->old, "aliases"), json_object_get(w->doc, "aliases")))
+        return DUBAN_OK;
     char id[24];
     id_text(w->id, id);
     json_t *list = json_object_get(w->doc, "aliases");

@@ -4,7 +4,7 @@
 DUBAN_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DUBAN_PACKAGES=(build-essential cmake pkg-config libulfius-dev libjansson-dev libpq-dev
                 liborcania-dev libmicrohttpd-dev check postgresql python3 curl
-                docker-compose nodejs chromium)
+                docker-compose nodejs chromium clang libclang-rt-14-dev)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 

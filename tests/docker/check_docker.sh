@@ -16,7 +16,7 @@ last_user=$(grep -E '^USER ' "$dockerfile" | tail -n 1 | awk '{print $2}')
 grep -qE '^HEALTHCHECK ' "$dockerfile" || fail "a HEALTHCHECK is missing"
 grep -qE '^ENTRYPOINT \[' "$dockerfile" || fail "ENTRYPOINT must use the exec form so SIGTERM reaches duban"
 tail -n 1 "$root/docker/entrypoint.sh" | grep -q '^exec duban' || fail "the entrypoint must end by exec-ing duban"
-for f in $(grep -E '^COPY [^-]' "$dockerfile" | awk '{print $2}'); do
+for f in $(grep -E '^COPY [^-]' "$dockerfile" | awk '{for (i = 2; i < NF; i++) print $i}'); do
   [ -e "$root/$f" ] || fail "COPY source $f does not exist"
 done
 echo "docker files: ok"
