@@ -67,6 +67,7 @@ static int value_ok(struct call *c, const struct filter *f, const char *v)
         ok = strcmp(v, "true") == 0 || strcmp(v, "false") == 0;
         break;
     case FILTER_ENUM:
+    case FILTER_SWITCH:
         ok = 0;
         for (const char *const *p = f->choices; *p && !ok; p++)
             ok = strcmp(*p, v) == 0;
@@ -168,7 +169,8 @@ static duban_status read_query(struct call *c, struct list_query *qr)
             call_field_error(c, name, "too many filters");
         } else if (value_ok(c, f, v)) {
             int negative = (f->type == FILTER_BOOL && strcmp(v, "false") == 0) ||
-                           (f->type == FILTER_ID_OR_NULL && strcmp(v, "null") == 0);
+                           (f->type == FILTER_ID_OR_NULL && strcmp(v, "null") == 0) ||
+                           (f->type == FILTER_SWITCH && strcmp(v, f->choices[0]) != 0);
             add_condition(c, qr, f, negative ? f->sql_false : f->sql, v);
         }
     }
