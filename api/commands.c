@@ -123,7 +123,7 @@ int cmd_token(struct app *app, int argc, char **argv)
     if (argc == 2 && strcmp(argv[0], "revoke") == 0) {
         struct call c;
         command_call(&c, app);
-        if (token_revoke(&c, strtoll(argv[1], NULL, 10)) != DUBAN_OK)
+        if (token_revoke(&c, strtoll(argv[1], NULL, 10), 0) != DUBAN_OK)
             return failed("token revoke", &c);
         call_clear(&c);
         fprintf(stderr, "token %s revoked\n", argv[1]);

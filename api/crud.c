@@ -48,22 +48,27 @@ static int finish_call(const struct _u_request *req, struct _u_response *res, st
     return rc;
 }
 
-/* Refuses (400) any query parameter of an item route but those allowed. */
-static int only_params_or_reply(const struct _u_request *req, struct _u_response *res, const char *allowed)
+int idempotency_or_reply(const struct _u_request *req, struct _u_response *res, const char *location_prefix,
+                         struct request_key *k, const struct idempotency **out)
 {
-    struct param_list q;
-    if (query_or_reply(req, res, &q) != 0)
-        return -1;
-    for (size_t i = 0; i < q.count; i++) {
-        if (allowed && strcmp(q.items[i].name, allowed) == 0)
-            continue;
-        char detail[160];
-        snprintf(detail, sizeof detail, "unknown query parameter '%.60s'", q.items[i].name);
-        reply_problem(req, res, 400, detail, NULL);
+    memset(k, 0, sizeof *k);
+    *out = NULL;
+    const char *key = header(req, "Idempotency-Key");
+    if (!key)
+        return 0;
+    if (!*key || strlen(key) > 200) {
+        reply_problem(req, res, 400, "Idempotency-Key must have 1 to 200 characters", NULL);
         return -1;
     }
+    const struct exchange *ex = exchange_of(res);
+    snprintf(k->scope, sizeof k->scope, "%lld POST %s", (long long)(ex ? ex->actor.token_id : 0), req->url_path);
+    k->body = strndup(req->binary_body ? req->binary_body : "", req->binary_body_length);
+    k->idem = (struct idempotency){k->scope, key, k->body ? k->body : "", location_prefix};
+    *out = &k->idem;
     return 0;
 }
+
+void request_key_clear(struct request_key *k) { free(k->body); }
 
 /* Appends name=value to a query string, percent-encoding the value. */
 static void append_param(char *buf, size_t size, const char *name, const char *value)
@@ -150,7 +155,7 @@ int cb_crud_get(const struct _u_request *req, struct _u_response *res, void *rou
     struct app *app = ((struct route_ctx *)route_ctx)->app;
     const struct resource *r = ((const struct crud *)((struct route_ctx *)route_ctx)->target)->resource;
     int64_t id;
-    if (path_id_or_reply(req, res, &id) != 0 || only_params_or_reply(req, res, NULL) != 0)
+    if (path_id_or_reply(req, res, &id) != 0 || known_query_or_reply(req, res, NULL, NULL) != 0)
         return U_CALLBACK_COMPLETE;
     struct call c;
     call_for_request(&c, res, app);
@@ -192,28 +197,24 @@ int cb_crud_create(const struct _u_request *req, struct _u_response *res, void *
     const char *location = t->items;
     const struct parent_ref *parent = t->parent;
     json_t *body;
-    if (only_params_or_reply(req, res, NULL) != 0 || json_body_or_reply(req, res, 0, &body) != 0)
+    if (known_query_or_reply(req, res, NULL, NULL) != 0 || json_body_or_reply(req, res, 0, &body) != 0)
         return U_CALLBACK_COMPLETE;
     if (parent && adopt_parent_or_reply(req, res, parent, body) != 0) {
         json_decref(body);
         return U_CALLBACK_COMPLETE;
     }
-    const char *key = header(req, "Idempotency-Key");
-    if (key && (!*key || strlen(key) > 200)) {
+    struct request_key key;
+    const struct idempotency *idem;
+    if (idempotency_or_reply(req, res, location, &key, &idem) != 0) {
         json_decref(body);
-        return reply_problem(req, res, 400, "Idempotency-Key must have 1 to 200 characters", NULL);
+        request_key_clear(&key);
+        return U_CALLBACK_COMPLETE;
     }
-    char scope[300];
-    const struct exchange *ex = exchange_of(res);
-    snprintf(scope, sizeof scope, "%lld POST %s", (long long)(ex ? ex->actor.token_id : 0), req->url_path);
-    char *request_text = strndup(req->binary_body, req->binary_body_length);
-    struct idempotency idem = {scope, key, request_text, location};
-
     struct call c;
     call_for_request(&c, res, app);
     struct created out;
-    duban_status s = resource_create(&c, r, body, key ? &idem : NULL, &out);
-    free(request_text);
+    duban_status s = resource_create(&c, r, body, idem, &out);
+    request_key_clear(&key);
     json_decref(body);
     if (s == DUBAN_OK) {
         if (!out.location[0])
@@ -233,7 +234,7 @@ static int change(const struct _u_request *req, struct _u_response *res, void *r
     const struct resource *r = ((const struct crud *)((struct route_ctx *)route_ctx)->target)->resource;
     int64_t id, version;
     json_t *body;
-    if (path_id_or_reply(req, res, &id) != 0 || only_params_or_reply(req, res, NULL) != 0 ||
+    if (path_id_or_reply(req, res, &id) != 0 || known_query_or_reply(req, res, NULL, NULL) != 0 ||
         if_match_or_reply(req, res, app, &version) != 0 || json_body_or_reply(req, res, patch, &body) != 0)
         return U_CALLBACK_COMPLETE;
     struct call c;
@@ -262,7 +263,8 @@ int cb_crud_delete(const struct _u_request *req, struct _u_response *res, void *
     const struct resource *r = t->resource;
     int cascading = t->cascading;
     int64_t id, version;
-    if (path_id_or_reply(req, res, &id) != 0 || only_params_or_reply(req, res, cascading ? "cascade" : NULL) != 0 ||
+    static const char *const cascade_only[] = {"cascade", NULL};
+    if (path_id_or_reply(req, res, &id) != 0 || known_query_or_reply(req, res, cascading ? cascade_only : NULL, NULL) != 0 ||
         if_match_or_reply(req, res, app, &version) != 0)
         return U_CALLBACK_COMPLETE;
     const char *cascade = u_map_get(req->map_url, "cascade");

@@ -28,24 +28,6 @@ static int flag_or_reply(const struct _u_request *req, struct _u_response *res, 
     return -1;
 }
 
-/* Refuses any query parameter not named in allowed (NULL-terminated). */
-static int known_params_or_reply(const struct _u_request *req, struct _u_response *res, const struct param_list *q,
-                                 const char *const *allowed)
-{
-    for (size_t i = 0; i < q->count; i++) {
-        const char *const *a = allowed;
-        while (*a && strcmp(*a, q->items[i].name) != 0)
-            a++;
-        if (*a)
-            continue;
-        char detail[128];
-        snprintf(detail, sizeof detail, "unknown query parameter '%.60s'", q->items[i].name);
-        reply_problem(req, res, 400, detail, NULL);
-        return -1;
-    }
-    return 0;
-}
-
 static int media_type_starts(const char *content_type, const char *type)
 {
     return content_type && strncasecmp(content_type, type, strlen(type)) == 0 &&
@@ -59,7 +41,7 @@ static int cb_plan_import(const struct _u_request *req, struct _u_response *res,
     static const char *const allowed[] = {"dry_run", "replace", NULL};
     struct param_list q;
     struct import_options opt = {PLAN_TEXT, 0, 0};
-    if (query_or_reply(req, res, &q) != 0 || known_params_or_reply(req, res, &q, allowed) != 0 ||
+    if (known_query_or_reply(req, res, allowed, &q) != 0 ||
         flag_or_reply(req, res, &q, "dry_run", &opt.dry_run) != 0 ||
         flag_or_reply(req, res, &q, "replace", &opt.replace) != 0)
         return U_CALLBACK_COMPLETE;
@@ -69,18 +51,17 @@ static int cb_plan_import(const struct _u_request *req, struct _u_response *res,
     else if (!media_type_starts(type, "text/plain"))
         return reply_problem(req, res, 415, "send the document as text/plain; charset=utf-8 or as text/csv", NULL);
 
-    const char *key = header(req, "Idempotency-Key");
-    const struct exchange *ex = exchange_of(res);
-    char scope[160];
-    snprintf(scope, sizeof scope, "%lld POST %s", (long long)(ex ? ex->actor.token_id : 0), req->url_path);
-    char *text = strndup(req->binary_body ? req->binary_body : "", req->binary_body_length);
-    struct idempotency idem = {scope, key, text, "/api/v1/plans/"};
-
+    struct request_key key;
+    const struct idempotency *idem;
+    if (idempotency_or_reply(req, res, "/api/v1/plans/", &key, &idem) != 0) {
+        request_key_clear(&key);
+        return U_CALLBACK_COMPLETE;
+    }
     struct call c;
     call_for_request(&c, res, app);
     struct created out;
-    duban_status s = plan_import(&c, text ? text : "", text ? req->binary_body_length : 0, &opt, key ? &idem : NULL, &out);
-    free(text);
+    duban_status s = plan_import(&c, req->binary_body ? req->binary_body : "", req->binary_body_length, &opt, idem, &out);
+    request_key_clear(&key);
     int rc;
     if (s == DUBAN_OK) {
         json_int_t plan_id = json_integer_value(json_object_get(out.doc, "plan_id"));
@@ -123,8 +104,7 @@ static int cb_plan_export(const struct _u_request *req, struct _u_response *res,
     static const char *const allowed[] = {"format", NULL};
     struct param_list q;
     int64_t id;
-    if (path_id_or_reply(req, res, &id) != 0 || query_or_reply(req, res, &q) != 0 ||
-        known_params_or_reply(req, res, &q, allowed) != 0)
+    if (path_id_or_reply(req, res, &id) != 0 || known_query_or_reply(req, res, allowed, &q) != 0)
         return U_CALLBACK_COMPLETE;
     int format = export_format(req, &q);
     if (format < 0)

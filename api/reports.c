@@ -69,7 +69,7 @@ static int cb_plan_summary(const struct _u_request *req, struct _u_response *res
 {
     struct app *app = ((struct route_ctx *)ctx)->app;
     int64_t id;
-    if (path_id_or_reply(req, res, &id) != 0)
+    if (path_id_or_reply(req, res, &id) != 0 || known_query_or_reply(req, res, NULL, NULL) != 0)
         return U_CALLBACK_COMPLETE;
     struct call c;
     call_for_request(&c, res, app);
@@ -84,7 +84,8 @@ static int cb_unit_merge(const struct _u_request *req, struct _u_response *res, 
     struct app *app = ((struct route_ctx *)ctx)->app;
     int64_t id;
     json_t *body;
-    if (path_id_or_reply(req, res, &id) != 0 || json_body_or_reply(req, res, 0, &body) != 0)
+    if (path_id_or_reply(req, res, &id) != 0 || known_query_or_reply(req, res, NULL, NULL) != 0 ||
+        json_body_or_reply(req, res, 0, &body) != 0)
         return U_CALLBACK_COMPLETE;
     json_t *from = json_object_get(body, "from");
     int well_formed = json_is_integer(from) && json_object_size(body) == 1;
@@ -94,13 +95,22 @@ static int cb_unit_merge(const struct _u_request *req, struct _u_response *res, 
         return reply_problem(req, res, 400, "the body must be {\"from\": <id of the unit to merge into this one>}", NULL);
     if (from_id <= 0)
         return reply_problem(req, res, 422, "from must be a positive unit id", NULL);
+    struct request_key key;
+    const struct idempotency *idem;
+    if (idempotency_or_reply(req, res, "/api/v1/units/", &key, &idem) != 0) {
+        request_key_clear(&key);
+        return U_CALLBACK_COMPLETE;
+    }
     struct call c;
     call_for_request(&c, res, app);
-    json_t *unit = NULL;
-    duban_status s = unit_merge(&c, id, from_id, &unit);
+    struct created out;
+    duban_status s = unit_merge(&c, id, from_id, idem, &out);
+    request_key_clear(&key);
     if (s == DUBAN_OK)
         token_cache_clear(app->tokens); /* reporter tokens of the merged unit moved */
-    return reply_outcome(req, res, &c, s, unit, 1);
+    if (s == DUBAN_OK && out.replayed)
+        ulfius_add_header_to_response(res, "Idempotent-Replayed", "true");
+    return reply_outcome(req, res, &c, s, out.doc, 1);
 }
 
 void reports_register(struct router *r)

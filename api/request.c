@@ -1,6 +1,7 @@
 #include "api/request.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,6 +51,28 @@ int query_or_reply(const struct _u_request *req, struct _u_response *res, struct
         out->items[out->count].name = keys[i];
         out->items[out->count].value = u_map_get(req->map_url, keys[i]);
         out->count++;
+    }
+    return 0;
+}
+
+int known_query_or_reply(const struct _u_request *req, struct _u_response *res, const char *const *allowed,
+                         struct param_list *out)
+{
+    struct param_list q;
+    if (!out)
+        out = &q;
+    if (query_or_reply(req, res, out) != 0)
+        return -1;
+    for (size_t i = 0; i < out->count; i++) {
+        const char *const *a = allowed;
+        while (a && *a && strcmp(*a, out->items[i].name) != 0)
+            a++;
+        if (a && *a)
+            continue;
+        char detail[128];
+        snprintf(detail, sizeof detail, "unknown query parameter '%.60s'", out->items[i].name);
+        reply_problem(req, res, 400, detail, NULL);
+        return -1;
     }
     return 0;
 }

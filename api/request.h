@@ -23,6 +23,11 @@ int path_id_or_reply(const struct _u_request *req, struct _u_response *res, int6
  * borrowed from req. */
 int query_or_reply(const struct _u_request *req, struct _u_response *res, struct param_list *out);
 
+/* Copies the query into out (may be NULL) and answers 400 for any
+ * parameter not named in allowed (NULL-terminated; NULL allows none). */
+int known_query_or_reply(const struct _u_request *req, struct _u_response *res, const char *const *allowed,
+                         struct param_list *out);
+
 /* Parses the body as one JSON object: 415 when the Content-Type is not
  * JSON (merge-patch JSON accepted when `patch`), 400 for malformed JSON,
  * duplicate keys, invalid UTF-8 or a non-object. *out is a new reference. */

@@ -25,7 +25,7 @@ static int cb_token_create(const struct _u_request *req, struct _u_response *res
                              "replayed; create it without Idempotency-Key",
                              NULL);
     json_t *body, *doc = NULL;
-    if (json_body_or_reply(req, res, 0, &body) != 0)
+    if (known_query_or_reply(req, res, NULL, NULL) != 0 || json_body_or_reply(req, res, 0, &body) != 0)
         return U_CALLBACK_COMPLETE;
     struct call c;
     call_for_request(&c, res, app);
@@ -49,12 +49,13 @@ static int cb_token_create(const struct _u_request *req, struct _u_response *res
 static int cb_token_revoke(const struct _u_request *req, struct _u_response *res, void *ctx)
 {
     struct app *app = ((struct route_ctx *)ctx)->app;
-    int64_t id;
-    if (path_id_or_reply(req, res, &id) != 0)
+    int64_t id, version;
+    if (path_id_or_reply(req, res, &id) != 0 || known_query_or_reply(req, res, NULL, NULL) != 0 ||
+        if_match_or_reply(req, res, app, &version) != 0)
         return U_CALLBACK_COMPLETE;
     struct call c;
     call_for_request(&c, res, app);
-    duban_status s = token_revoke(&c, id);
+    duban_status s = token_revoke(&c, id, version);
     if (s == DUBAN_OK)
         token_cache_clear(app->tokens);
     int rc = s == DUBAN_OK ? reply_empty(res, 204) : reply_failure(req, res, &c, s);

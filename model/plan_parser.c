@@ -26,8 +26,7 @@
  *   signatures and dates stand on lines of their own there: a line continues
  *   only when it ends with ， or 、, or leaves a bracket (《〈（“) open. A
  *   责任单位 line continues on the next text line when it ends with a
- *   separator (、 ， ,) or the next line starts with one, and that line has
- *   no 。 before its end. Joined text is classified again as a whole: if the
+ *   separator (、 ， ,) and that line has no 。 before its end. Joined text is classified again as a whole: if the
  *   pieces form a heading or a responsibility line it is one, and if they
  *   form a page number, a note or a footer it is dropped.
  *
@@ -1308,15 +1307,14 @@ static int continues(const struct line *first, struct span tail, const struct li
                      int preamble, int depth)
 {
     size_t len, stop;
-    unsigned last = u8_last(tail, &len), head;
+    unsigned last = u8_last(tail, &len);
 
     if (next->kind != LK_TEXT)
         return 0;
-    head = u8_get(next->s.p, next->s.n, &len);
     switch (first->kind) {
     case LK_UNITS:
         stop = sp_find(next->s, "。");
-        return (is_unit_sep(last) || is_unit_sep(head)) && (stop == NPOS || stop + 3 == next->s.n);
+        return is_unit_sep(last) && (stop == NPOS || stop + 3 == next->s.n);
     case LK_HEAD:
         return sp_find(first->rest, "。") != NPOS && !is_terminal(last);
     case LK_TEXT:

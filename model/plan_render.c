@@ -82,6 +82,7 @@ static int well_formed(const struct plan_doc *doc)
     return 1;
 }
 
+/* Writes the leaders of n separated by one space. */
 static void put_leaders(struct sb *b, const struct plan_node *n)
 {
     for (size_t i = 0; i < n->n_leaders; i++) {
@@ -115,28 +116,37 @@ static void put_para(struct sb *b, const char *s, size_t n)
     sb_puts(b, "\n\n");
 }
 
+/* Writes the NUL-terminated s as one paragraph. */
+static void put_line(struct sb *b, const char *s)
+{
+    put_para(b, s, strlen(s));
+}
+
+/* Writes the metadata lines, in the layout plan_parse reads them back from
+ * (see plan_render.h): the issuer goes above the date, or into a notice
+ * line when there is no date; the basis into a closing sentence. */
 static void put_preamble(struct sb *b, const struct plan_doc *doc)
 {
     char date[64];
 
     if (doc->doc_number)
-        put_para(b, doc->doc_number, strlen(doc->doc_number));
+        put_line(b, doc->doc_number);
     if (doc->issuer && doc->issued_on[0])
-        put_para(b, doc->issuer, strlen(doc->issuer));
+        put_line(b, doc->issuer);
     if (doc->issued_on[0]) {
         snprintf(date, sizeof date, "%d年%d月%d日", atoi(doc->issued_on),
                  atoi(doc->issued_on + 5), atoi(doc->issued_on + 8));
-        put_para(b, date, strlen(date));
+        put_line(b, date);
     } else if (doc->issuer) {
         sb_puts(b, doc->issuer);
-        put_para(b, " 印发本方案的通知", strlen(" 印发本方案的通知"));
+        put_line(b, " 印发本方案的通知");
     }
     if (doc->title)
-        put_para(b, doc->title, strlen(doc->title));
+        put_line(b, doc->title);
     if (doc->basis) {
         sb_puts(b, "根据");
         sb_puts(b, doc->basis);
-        put_para(b, "，制定本方案。", strlen("，制定本方案。"));
+        put_line(b, "，制定本方案。");
     }
 }
 

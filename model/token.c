@@ -19,7 +19,8 @@ static const struct field FIELDS[] = {
     {"unit_id", FIELD_ID, 0, 0, 0, NULL, "unit_id", NULL},
     {"expires_at", FIELD_TIMESTAMP, 0, 0, 0, NULL, "expires_at", NULL},
 };
-static const char *const READ_ONLY[] = {"id", "created_at", "updated_at", "version", NULL};
+static const char *const READ_ONLY[] = {"id", "created_at", "updated_at", "version", "prefix",
+                                        "last_used_at", "revoked_at", NULL};
 
 #define TOKEN_JSON                                                                                       \
     "json_build_object('id', r.id, 'name', r.name, 'role', r.role, 'unit_id', r.unit_id, 'prefix', "    \
@@ -167,25 +168,39 @@ duban_status token_create(struct call *c, json_t *body, json_t **out)
     return s;
 }
 
+struct revoke_args {
+    char id[24], version[24];
+};
+
 static duban_status revoke_work(struct call *c, PGconn *conn, void *arg)
 {
-    const char *params[] = {arg};
+    struct revoke_args *a = arg;
+    const char *params[] = {a->id, a->version};
     PGresult *res;
     duban_status s = db_exec(c, conn, &res,
-                             "UPDATE api_token SET revoked_at = coalesce(revoked_at, now()), "
-                             "version = version + CASE WHEN revoked_at IS NULL THEN 1 ELSE 0 END, "
-                             "updated_at = now() WHERE id = $1 RETURNING id",
-                             1, params);
+                             "WITH t AS (SELECT id, version FROM api_token WHERE id = $1 FOR UPDATE), "
+                             "done AS (UPDATE api_token a SET revoked_at = coalesce(a.revoked_at, now()), "
+                             " version = a.version + CASE WHEN a.revoked_at IS NULL THEN 1 ELSE 0 END, updated_at = now() "
+                             " FROM t WHERE a.id = t.id AND ($2::int = 0 OR t.version = $2::int) RETURNING a.id) "
+                             "SELECT t.version, EXISTS (SELECT 1 FROM done) FROM t",
+                             2, params);
     if (s != DUBAN_OK)
         return s;
-    int found = PQntuples(res) == 1;
+    int found = PQntuples(res) == 1, done = found && strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+    char have[24];
+    snprintf(have, sizeof have, "%s", found ? PQgetvalue(res, 0, 0) : "");
     PQclear(res);
-    return found ? DUBAN_OK : call_fail(c, DUBAN_NOT_FOUND, "token %s does not exist", (const char *)arg);
+    if (!found)
+        return call_fail(c, DUBAN_NOT_FOUND, "token %s does not exist", a->id);
+    if (!done)
+        return call_fail(c, DUBAN_STALE, "token %s is at version %s, not %s", a->id, have, a->version);
+    return DUBAN_OK;
 }
 
-duban_status token_revoke(struct call *c, int64_t id)
+duban_status token_revoke(struct call *c, int64_t id, int64_t if_version)
 {
-    char idbuf[24];
-    id_text(id, idbuf);
-    return db_write(c, revoke_work, idbuf);
+    struct revoke_args a;
+    id_text(id, a.id);
+    id_text(if_version, a.version);
+    return db_write(c, revoke_work, &a);
 }

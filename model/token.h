@@ -32,7 +32,8 @@ duban_status token_authenticate(struct call *c, struct token_cache *cache, const
  * representation plus "token", the secret, which is never shown again. */
 duban_status token_create(struct call *c, json_t *body, json_t **out);
 
-/* Revokes token id (idempotently). DUBAN_NOT_FOUND when there is none. */
-duban_status token_revoke(struct call *c, int64_t id);
+/* Revokes token id (idempotently). DUBAN_NOT_FOUND when there is none,
+ * DUBAN_STALE when if_version (0: any) is not its version. */
+duban_status token_revoke(struct call *c, int64_t id, int64_t if_version);
 
 #endif

@@ -128,7 +128,8 @@ const struct list_spec unit_list = {"unit", UNIT_JSON, FILTERS, SORTS, "r.id"};
 
 struct merge {
     char into[24], from[24];
-    json_t **out;
+    const struct idempotency *idem;
+    struct created *out;
 };
 
 /* Locks both units; fails when either is missing or they are the same. */
@@ -178,19 +179,33 @@ static duban_status merge_work(struct call *c, PGconn *conn, void *arg)
         {"DELETE FROM unit WHERE id = $1", 1, 1},
         {"UPDATE unit SET version = version + 1, updated_at = now() WHERE id = $1", 0, 1},
     };
-    duban_status s = lock_pair(c, conn, m);
+    int claimed = 1;
+    duban_status s = m->idem ? idempotency_claim(c, conn, m->idem, m->out, &claimed) : DUBAN_OK;
+    if (s != DUBAN_OK || !claimed)
+        return s;
+    s = lock_pair(c, conn, m);
     for (size_t i = 0; s == DUBAN_OK && i < sizeof steps / sizeof *steps; i++)
         s = db_run(c, conn, steps[i].sql, steps[i].count, params + steps[i].first);
     if (s == DUBAN_OK)
-        s = resource_fetch(c, conn, &unit_resource, strtoll(m->into, NULL, 10), 0, m->out);
+        s = resource_fetch(c, conn, &unit_resource, strtoll(m->into, NULL, 10), 0, &m->out->doc);
+    if (s == DUBAN_OK && m->idem) {
+        snprintf(m->out->location, sizeof m->out->location, "%s%s", m->idem->location_prefix, m->into);
+        s = idempotency_remember(c, conn, m->idem, m->out);
+    }
     return s;
 }
 
-duban_status unit_merge(struct call *c, int64_t into, int64_t from, json_t **out)
+duban_status unit_merge(struct call *c, int64_t into, int64_t from, const struct idempotency *idem,
+                        struct created *out)
 {
-    struct merge m = {.out = out};
-    *out = NULL;
+    struct merge m = {.idem = idem, .out = out};
+    memset(out, 0, sizeof *out);
     id_text(into, m.into);
     id_text(from, m.from);
-    return db_write(c, merge_work, &m);
+    duban_status s = db_write(c, merge_work, &m);
+    if (s != DUBAN_OK) {
+        json_decref(out->doc);
+        out->doc = NULL;
+    }
+    return s;
 }
