@@ -98,11 +98,9 @@ static void page_url(char *buf, size_t size, const struct _u_request *req, const
 
 /* Sets the Link header with rel="next" and rel="prev" where they exist. */
 static void set_links(struct _u_response *res, const struct _u_request *req, const struct param_list *q,
-                      const json_t *page)
+                      const struct list_page *page)
 {
-    long total = (long)json_integer_value(json_object_get(page, "total"));
-    long limit = (long)json_integer_value(json_object_get(page, "limit"));
-    long offset = (long)json_integer_value(json_object_get(page, "offset"));
+    long total = page->total, limit = page->limit, offset = page->offset;
     char link[5000] = "", url[2400];
     if (offset + limit < total) {
         page_url(url, sizeof url, req, q, offset + limit);
@@ -136,16 +134,17 @@ int cb_crud_list(const struct _u_request *req, struct _u_response *res, void *ro
     }
     struct call c;
     call_for_request(&c, res, app);
-    json_t *page = NULL;
-    duban_status s = list_run(&c, spec, &q, parent ? &scope : NULL, &page);
+    char *text = NULL;
+    struct list_page page;
+    duban_status s = list_run_text(&c, spec, &q, parent ? &scope : NULL, &text, &page);
     int rc;
     if (s == DUBAN_OK) {
-        set_links(res, req, &q, page);
-        rc = reply_json(res, 200, page);
+        set_links(res, req, &q, &page);
+        rc = reply_text(res, 200, text, strlen(text), "application/json");
     } else {
         rc = reply_failure(req, res, &c, s);
     }
-    json_decref(page);
+    free(text);
     call_clear(&c);
     return rc;
 }

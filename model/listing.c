@@ -210,12 +210,12 @@ static duban_status build_sql(struct call *c, struct list_query *qr)
     const struct list_spec *spec = qr->spec;
     int len = snprintf(qr->sql, SQL_SIZE,
              "WITH page AS (SELECT r.id, row_number() OVER (ORDER BY %s) AS n FROM %s r WHERE %s "
-             "ORDER BY %s LIMIT $%d OFFSET $%d) "
+             "ORDER BY %s LIMIT $%d OFFSET $%d), total AS (SELECT count(*) AS n FROM %s r WHERE %s) "
              "SELECT json_build_object('items', (SELECT coalesce(json_agg(%s ORDER BY page.n), '[]') "
-             "FROM page JOIN %s r ON r.id = page.id), "
-             "'total', (SELECT count(*) FROM %s r WHERE %s), 'limit', %ld, 'offset', %ld)",
-             qr->order, spec->table, qr->where, qr->order, n + 1, n + 2, spec->json, spec->table, spec->table,
-             qr->where, qr->limit, qr->offset);
+             "FROM page JOIN %s r ON r.id = page.id), 'total', total.n, 'limit', %ld, 'offset', %ld), total.n "
+             "FROM total",
+             qr->order, spec->table, qr->where, qr->order, n + 1, n + 2, spec->table, qr->where, spec->json,
+             spec->table, qr->limit, qr->offset);
     return len < SQL_SIZE ? DUBAN_OK : call_fail(c, DUBAN_BAD_INPUT, "the query is too long");
 }
 
@@ -240,26 +240,51 @@ void list_query_clear(struct list_query *qr)
 
 struct run_args {
     struct list_query *qr;
-    json_t **out;
+    char **text;
+    struct list_page *page;
 };
 
+/* Runs the prepared list; the envelope comes back as PostgreSQL wrote it. */
 static duban_status list_work(struct call *c, PGconn *conn, void *arg)
 {
     struct run_args *a = arg;
     duban_status s = a->qr->scope ? check_scope(c, conn, a->qr) : DUBAN_OK;
-    return s == DUBAN_OK ? query_json(c, conn, a->out, a->qr->sql, a->qr->nvalues, a->qr->values) : s;
+    PGresult *res = NULL;
+    if (s == DUBAN_OK)
+        s = db_exec(c, conn, &res, a->qr->sql, a->qr->nvalues, a->qr->values);
+    if (s != DUBAN_OK)
+        return s;
+    *a->text = strdup(PQgetvalue(res, 0, 0));
+    a->page->total = atol(PQgetvalue(res, 0, 1));
+    a->page->limit = a->qr->limit;
+    a->page->offset = a->qr->offset;
+    PQclear(res);
+    return *a->text ? DUBAN_OK : call_fail(c, DUBAN_ERROR, "out of memory");
+}
+
+duban_status list_run_text(struct call *c, const struct list_spec *spec, const struct param_list *q,
+                           const struct list_scope *scope, char **text, struct list_page *page)
+{
+    struct list_query qr;
+    *text = NULL;
+    duban_status s = list_prepare(c, spec, q, scope, &qr);
+    if (s == DUBAN_OK) {
+        struct run_args a = {&qr, text, page};
+        s = db_read(c, list_work, &a);
+    }
+    list_query_clear(&qr);
+    return s;
 }
 
 duban_status list_run(struct call *c, const struct list_spec *spec, const struct param_list *q,
                       const struct list_scope *scope, json_t **out)
 {
-    struct list_query qr;
+    char *text;
+    struct list_page page;
     *out = NULL;
-    duban_status s = list_prepare(c, spec, q, scope, &qr);
-    if (s == DUBAN_OK) {
-        struct run_args a = {&qr, out};
-        s = db_read(c, list_work, &a);
-    }
-    list_query_clear(&qr);
+    duban_status s = list_run_text(c, spec, q, scope, &text, &page);
+    if (s == DUBAN_OK && !(*out = json_loads(text, 0, NULL)))
+        s = call_fail(c, DUBAN_ERROR, "the database returned malformed JSON");
+    free(text);
     return s;
 }

@@ -72,7 +72,17 @@ duban_status list_prepare(struct call *c, const struct list_spec *spec, const st
                           const struct list_scope *scope, struct list_query *out);
 void list_query_clear(struct list_query *qr);
 
-/* Runs the list described by spec and the query q; *out is the envelope. */
+struct list_page {
+    long total, limit, offset;
+};
+
+/* Runs the list described by spec and the query q: *text (malloc'd) is the
+ * JSON envelope {items, total, limit, offset} as the database wrote it,
+ * and *page its numbers, for paging links. */
+duban_status list_run_text(struct call *c, const struct list_spec *spec, const struct param_list *q,
+                           const struct list_scope *scope, char **text, struct list_page *page);
+
+/* The same, with the envelope parsed; *out is a new reference. */
 duban_status list_run(struct call *c, const struct list_spec *spec, const struct param_list *q,
                       const struct list_scope *scope, json_t **out);
 
