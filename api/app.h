@@ -18,7 +18,7 @@ struct app {
     struct router *router;
     struct ratelimit *ratelimit;
     struct token_cache *tokens;   /* authenticated tokens, or NULL */
-    atomic_int in_flight;          /* requests being handled now */
+    atomic_int in_flight;          /* requests begun (headers read) and not finished */
     atomic_long requests_total;
     atomic_long responses_5xx;
 };

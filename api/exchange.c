@@ -25,7 +25,6 @@ struct exchange *exchange_of(const struct _u_response *res) { return res->shared
 static void exchange_end(void *p)
 {
     struct exchange *ex = p;
-    atomic_fetch_sub(&ex->app->in_flight, 1);
     if (ex->status >= 500)
         atomic_fetch_add(&ex->app->responses_5xx, 1);
     log_msg(LOG_INFO, "access method=%s path=%s status=%d duration_ms=%.3f request_id=%s", ex->method,
@@ -112,7 +111,6 @@ int cb_exchange_begin(const struct _u_request *req, struct _u_response *res, voi
     copy_printable(ex->method, sizeof ex->method, req->http_verb);
     copy_printable(ex->path, sizeof ex->path, req->url_path);
     choose_request_id(req, ex->request_id);
-    atomic_fetch_add(&app->in_flight, 1);
     atomic_fetch_add(&app->requests_total, 1);
     ulfius_set_response_shared_data(res, ex, exchange_end);
 

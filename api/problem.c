@@ -26,9 +26,11 @@ static const char *title_of(int status)
 int reply_problem(const struct _u_request *req, struct _u_response *res, int status,
                   const char *detail, json_t *errors)
 {
-    json_t *body = json_pack("{s:s,s:s,s:i,s:s,s:s}", "type", "about:blank", "title", title_of(status),
-                             "status", status, "detail", detail ? detail : title_of(status),
-                             "instance", req->url_path ? req->url_path : "/");
+    json_t *instance = json_string(req->url_path ? req->url_path : "/");
+    if (!instance) /* not UTF-8: the path cannot be shown as it came */
+        instance = json_string("/");
+    json_t *body = json_pack("{s:s,s:s,s:i,s:s,s:o}", "type", "about:blank", "title", title_of(status),
+                             "status", status, "detail", detail ? detail : title_of(status), "instance", instance);
     if (errors && json_array_size(errors) > 0)
         json_object_set(body, "errors", errors);
     if (status == 503)

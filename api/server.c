@@ -13,7 +13,9 @@
 #include "api/routes.h"
 #include "model/log.h"
 
-enum { THREAD_STACK_BYTES = 512 * 1024, LISTEN_BACKLOG = 1024 };
+/* CONNECTION_MEMORY bounds one request's line and headers; libmicrohttpd
+ * drops a request that does not fit without calling duban at all. */
+enum { THREAD_STACK_BYTES = 512 * 1024, LISTEN_BACKLOG = 1024, CONNECTION_MEMORY = 128 * 1024 };
 
 int server_init(struct _u_instance *instance, struct app *app)
 {
@@ -53,6 +55,25 @@ static int resolve(const struct app *app, struct sockaddr_storage *addr, int *ip
     return 0;
 }
 
+/* The first thing libmicrohttpd calls for a request, as soon as its
+ * request line is read (before the body): counts it in flight, then lets
+ * ulfius set up its request. */
+static void *request_begun(void *cls, const char *uri)
+{
+    struct app *app = cls;
+    atomic_fetch_add(&app->in_flight, 1);
+    return ulfius_uri_logger(NULL, uri);
+}
+
+/* The last: the request is answered or abandoned. */
+static void request_ended(void *cls, struct MHD_Connection *connection, void **con_cls,
+                          enum MHD_RequestTerminationCode toe)
+{
+    struct app *app = cls;
+    atomic_fetch_sub(&app->in_flight, 1);
+    mhd_request_completed(NULL, connection, con_cls, toe);
+}
+
 int server_start(struct _u_instance *instance, struct app *app)
 {
     struct sockaddr_storage addr;
@@ -64,8 +85,9 @@ int server_start(struct _u_instance *instance, struct app *app)
     unsigned int flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
                          MHD_USE_ITC | MHD_USE_ERROR_LOG | (ipv6 ? MHD_USE_IPv6 : 0);
     struct MHD_OptionItem options[] = {
-        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)mhd_request_completed, NULL},
-        {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)ulfius_uri_logger, NULL},
+        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)request_ended, app},
+        {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)request_begun, app},
+        {MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONNECTION_MEMORY, NULL},
         {MHD_OPTION_CONNECTION_LIMIT, app->cfg.max_connections, NULL},
         {MHD_OPTION_CONNECTION_TIMEOUT, app->cfg.idle_timeout_s, NULL},
         {MHD_OPTION_THREAD_STACK_SIZE, THREAD_STACK_BYTES, NULL},

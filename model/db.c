@@ -49,10 +49,13 @@ struct db *db_open(const struct db_config *config)
     db->size = config->pool_size;
     db->timeout_ms = config->statement_timeout_ms;
     db->slots = calloc((size_t)db->size, sizeof *db->slots);
+    /* Lock waits give up before the statement does, and after PostgreSQL's
+     * deadlock check (1 s by default), so that a deadlock is reported as one
+     * and its transaction retried. */
     snprintf(db->options, sizeof db->options,
              "-c statement_timeout=%d -c lock_timeout=%d -c idle_in_transaction_session_timeout=%d "
              "-c duban.near_due_days=%d",
-             db->timeout_ms, db->timeout_ms / 2, 4 * db->timeout_ms, config->near_due_days);
+             db->timeout_ms, db->timeout_ms * 3 / 4, 4 * db->timeout_ms, config->near_due_days);
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);

@@ -1652,9 +1652,9 @@ static void from_notice(struct parser *ps, const char *text, int want_issuer, in
     s = sp_from(s, at);
     open = sp_find(s, "《");
     close = open == NPOS ? NPOS : sp_find(sp_from(s, open), "》的通知");
-    if (!want_title || close == NPOS || close <= 3)
+    if (!want_title || close == NPOS || sp_trim(sp(s.p + open + 3, close - 3)).n == 0)
         return;
-    doc->title = dup_or_oom(ps, sp(s.p + open + 3, close - 3));
+    doc->title = dup_or_oom(ps, sp_trim(sp(s.p + open + 3, close - 3)));
     for (char *p = doc->title; p && *p; p++) {
         /* 〈 〉 are E3 80 88/89, 《 》 are E3 80 8A/8B */
         if ((unsigned char)p[0] == 0xE3 && (unsigned char)p[1] == 0x80 &&

@@ -18,7 +18,8 @@ import uuid
 
 import harness
 
-PG_BIN = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: [int(x) for x in p.split("/")[-2].split(".") if x.isdigit()])[-1]
+# the newest installed server binaries, as scripts/pg chooses them
+PG_BIN = max(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(p.split("/")[-2]), default="/usr/bin")
 IS_ROOT = os.geteuid() == 0
 
 
@@ -35,9 +36,11 @@ class Cluster:
         self.dir = tempfile.mkdtemp(prefix="duban-faults-")
         self.home = None
         self.frozen = []
-        # scripts/pg picks a random port that another process may bind meanwhile
-        # ("could not bind IPv4 address: Address already in use"): try again
-        for attempt in range(6):
+        # scripts/pg picks a random port in 20000-49999 and checks only that nothing
+        # listens there; a client socket of this machine may still hold it (even in
+        # TIME_WAIT), and PostgreSQL fails with "could not bind IPv4 address:
+        # Address already in use": try again, on another random port
+        for attempt in range(10):
             out = subprocess.run([harness.PG_SCRIPT, "start", self.dir, "--ephemeral"],
                                  capture_output=True, text=True, timeout=120)
             if os.path.exists(os.path.join(self.dir, "home")):
@@ -45,7 +48,7 @@ class Cluster:
                     self.home = f.read().strip()
             if out.returncode == 0:
                 break
-            time.sleep(0.2)
+            time.sleep(0.5)
         else:
             log = self.log_tail(1500)
             self.destroy()

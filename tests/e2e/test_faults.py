@@ -7,16 +7,30 @@ made with scripts/pg in a temporary folder), never on the shared test
 cluster, because these tests stop, restart and freeze it. All load is on
 loopback, bounded in time, and random choices come from fixed seeds.
 
-Bounds used (DUBAN_STATEMENT_TIMEOUT_MS=1000, so duban's own deadline for
-one database step is 1000 + 250 ms):
-  - database stopped: every answer within 1.5 s, 503 problem + Retry-After;
-    first success within 2 s of PostgreSQL accepting sessions again;
-  - database hung (SIGSTOP 10 s): every database request answered within
-    3 s, /healthz within 0.5 s, first success within 2 s of SIGCONT;
-  - idle clients: /healthz within 1 s with 1,100 connections held, and each
-    idle connection ends (EOF) 1.5 to 4 s after its last byte with
-    DUBAN_IDLE_TIMEOUT_S=2;
-  - graceful stop: exit status 0 within 10 s of SIGTERM.
+Bounds (DUBAN_STATEMENT_TIMEOUT_MS=1000 in 1 and 2, so duban's own deadline
+for one database step is 1000 + 250 ms):
+  1 database stopped (pg_ctl stop -m immediate, 3 s): every answer within
+    1.5 s, 2xx or a 503 problem with Retry-After, only 503 while it is down;
+    first success within 2 s of PostgreSQL accepting sessions again; every
+    acknowledged write in the database once, under its Idempotency-Key;
+  2 database hung (SIGSTOP of the postmaster and its children for 10 s):
+    every database request answered within 3 s, 503 while frozen; /healthz
+    200 within 0.5 s; first success within 2 s of SIGCONT;
+  3 idle across a restart: the first GET is a 200 (also 8 at once);
+  4 1,100 connections held (1 in 10 with half a request head): /healthz
+    within 1 s; with DUBAN_IDLE_TIMEOUT_S=2 each ends with EOF 1.5 to 4 s
+    after its last byte. The connections are opened in batches of 50, each
+    followed by a /healthz on a new connection, so that duban has accepted
+    them before the clock starts (sanitizer builds accept ~500/s);
+  5 1,200 generated hostile requests: no crash, no hang, no 5xx from duban,
+    serving afterwards; every answer a 4xx problem, a 2xx/3xx or a close;
+  6 SIGTERM with requests in flight (DUBAN_STATEMENT_TIMEOUT_MS=5000 so
+    that lock_timeout, three quarters of it, outlasts a 1.5 s row lock): every one
+    answered in full, exit status 0 within 10 s;
+  7 two instances, one database: no lost update under If-Match, one row per
+    Idempotency-Key sent to both at once, one audit row per update.
+Tests marked expectedFailure document a property duban does not hold yet
+(see their BUG comments).
 """
 
 import http.client
@@ -29,6 +43,7 @@ import resource
 import selectors
 import signal
 import socket
+import struct
 import subprocess
 import threading
 import time
@@ -140,8 +155,21 @@ def call(server, method, path, json_body=None, body=None, headers=None, timeout=
         o.error = f"{type(e).__name__}: {e}"
     finally:
         o.end = time.monotonic()
+        close_without_time_wait(conn.sock)
         conn.close()
     return o
+
+
+def close_without_time_wait(sock):
+    """Makes the coming close of a client socket a reset: thousands of closed
+    client sockets would otherwise hold their ephemeral ports in TIME_WAIT for
+    a minute, and PostgreSQL cannot bind such a port (scripts/pg picks its
+    ports at random in 20000-49999, which overlaps the ephemeral range)."""
+    if sock is not None:
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        except OSError:
+            pass
 
 
 def problem_ok(status, content_type, body):
@@ -165,6 +193,13 @@ def problem_ok(status, content_type, body):
 def retry_after_ok(o):
     v = o.header("retry-after")
     return v is not None and v.isdigit() and int(v) > 0
+
+
+def count_by(xs):
+    out = {}
+    for x in xs:
+        out[x] = out.get(x, 0) + 1
+    return out
 
 
 def stats(xs):
@@ -193,8 +228,12 @@ class FaultTest(unittest.TestCase):
 
     def tearDown(self):
         self.cluster.ensure_up()
+        passed = getattr(getattr(self, "_outcome", None), "success", False)
         for s in self.servers:
             s.stop()
+            s.log.close()
+            if passed:                   # logs of failures (and expected failures) stay for reading
+                os.unlink(s.log.name)
 
     def start_server(self, url=None, token=None, **env):
         env.setdefault("DUBAN_RATE_LIMIT_PER_MIN", 0)     # the load here is ours, not a client's abuse
@@ -317,7 +356,7 @@ class DatabaseFaults(FaultTest):
         acked, found = w.check_durable(self)
         print(f"\n[1] stop took {t_down - t_stop:.3f}s, down {t_ready - t_down:.3f}s; requests {len(outcomes)}: "
               f"{len(during)} during the outage ({sorted({o.status for o in during})}), "
-              f"statuses {dict(sorted(_count(o.status or o.error for o in outcomes).items(), key=str))}; "
+              f"statuses {dict(sorted(count_by(o.status or o.error for o in outcomes).items(), key=str))}; "
               f"answer times {stats([o.duration for o in outcomes])}; outage answers "
               f"{stats([o.duration for o in during])}; first success {recovery}s after PostgreSQL accepted; "
               f"writes acknowledged {acked}, found {found}, replayed {w.replayed}")
@@ -380,7 +419,7 @@ class DatabaseFaults(FaultTest):
         acked, found = w.check_durable(self)
         print(f"\n[2] froze {len(frozen)} processes for {t_thaw - t_freeze:.1f}s; database requests {len(db)}: "
               f"{len(overlapping)} overlapping the freeze, answer times there {stats([o.duration for o in overlapping])}, "
-              f"statuses {dict(sorted(_count(o.status or o.error for o in overlapping).items(), key=str))}; "
+              f"statuses {dict(sorted(count_by(o.status or o.error for o in overlapping).items(), key=str))}; "
               f"/healthz during the freeze {stats([o.duration for o in frozen_health])}; "
               f"first success {recovery}s after SIGCONT; writes acknowledged {acked}, found {found}")
 
@@ -439,13 +478,6 @@ class DatabaseFaults(FaultTest):
             self.assertEqual(statuses, [200] * 8, results)
 
 
-def _count(xs):
-    out = {}
-    for x in xs:
-        out[x] = out.get(x, 0) + 1
-    return out
-
-
 # -- 4, 5: idle, slow and hostile clients ---------------------------------------
 
 class HostileClients(FaultTest):
@@ -478,7 +510,7 @@ class HostileClients(FaultTest):
             t0 = time.monotonic()
             socks, batch_probes = self.open_idle(server)
             opened = time.monotonic() - t0
-            threads = thread_count(server.proc.pid)
+            threads = threadcount_by(server.proc.pid)
             probes = [call(server, "GET", "/healthz", timeout=10) for _ in range(3)]
             early = [s for s, _ in socks if _closed_now(s)]
             print(f"\n[4a] opened 1,100 connections in {opened:.2f}s ({threads} duban threads); /healthz while "
@@ -490,6 +522,7 @@ class HostileClients(FaultTest):
                 self.assertLess(o.duration, 1.0, o)
         finally:
             for s, _ in socks:
+                close_without_time_wait(s)
                 s.close()
 
     def test_4b_idle_connections_are_closed_after_the_idle_timeout(self):
@@ -547,6 +580,9 @@ class HostileClients(FaultTest):
     corpus_result = None
 
     def hostile_run(self):
+        """Sends the hostile corpus (1,200 requests from SEED, 24 at a time, each on
+        a connection of its own, DUBAN_IDLE_TIMEOUT_S=2), then checks that duban
+        still serves and stops; the outcome is kept for the tests 5a to 5c."""
         cls = HostileClients
         if cls.corpus_result is None:
             server = self.start_server(DUBAN_IDLE_TIMEOUT_S=IDLE_TIMEOUT_S)
@@ -565,7 +601,7 @@ class HostileClients(FaultTest):
                         i = next(next_index, None)
                     if i is None:
                         return
-                    kind, payload, _ = requests[i]
+                    kind, payload = requests[i]
                     first = payload[0] if isinstance(payload, list) else payload
                     results[i] = faults.raw_exchange(server.port, payload, timeout=2 * IDLE_TIMEOUT_S + 6,
                                                      head_request=first.startswith(b"HEAD "))
@@ -608,7 +644,7 @@ class HostileClients(FaultTest):
 
     def summary(self, run):
         table = {}
-        for (kind, _, _), res in zip(run["requests"], run["results"]):
+        for (kind, _), res in zip(run["requests"], run["results"]):
             cls, source = self.classify(res)
             label = f"{cls} [{source}]" if source else cls
             table.setdefault(label, {}).setdefault(kind, 0)
@@ -616,6 +652,9 @@ class HostileClients(FaultTest):
         return table
 
     def test_5a_malformed_input_no_crash_no_hang_no_5xx_from_duban(self):
+        """Every exchange ends (an answer or a close) within 10 s, duban answers no
+        5xx (by the answers and by its own counter), does not crash, serves the
+        same requests as before afterwards and stops with status 0."""
         run = self.hostile_run()
         results = run["results"]
         print(f"\n[5] {len(results)} hostile requests in {run['elapsed']:.1f}s; outcome classes:")
@@ -623,9 +662,9 @@ class HostileClients(FaultTest):
             print(f"      {label}: {sum(kinds.values())}  {dict(sorted(kinds.items()))}")
         self.assertGreaterEqual(len(results), 1000)
         self.assertTrue(run["alive"], "duban died:\n" + run["log"][-3000:])
-        hangs = [(k, r) for (k, _, _), r in zip(run["requests"], results) if r.outcome in ("timeout", "truncated")]
+        hangs = [(k, r) for (k, _), r in zip(run["requests"], results) if r.outcome in ("timeout", "truncated")]
         self.assertEqual(hangs, [], "exchanges that neither answered nor closed in time, or answered in part")
-        duban_5xx = [(k, r) for (k, _, _), r in zip(run["requests"], results)
+        duban_5xx = [(k, r) for (k, _), r in zip(run["requests"], results)
                      if r.outcome == "response" and r.status >= 500 and r.header("x-request-id")]
         self.assertEqual(duban_5xx, [])
         self.assertEqual(run["server_5xx"], 0, "duban counted 5xx answers")
@@ -638,14 +677,9 @@ class HostileClients(FaultTest):
             self.assertEqual(run["exit"], 0, "duban did not stop cleanly afterwards:\n" + run["final_log"][-6000:])
         self.assertEqual([r for r in reports if r[0] != "LeakSanitizer"], [], run["final_log"][-6000:])
 
-    # BUG: a path that is not valid UTF-8 (e.g. GET /api/v1/units/%FF%FE sent as raw
-    # bytes \xff\xfe) is answered 404 application/problem+json with the body "{}":
-    # reply_problem (api/problem.c) packs "instance" from req->url_path with json_pack
-    # "s", which fails on invalid UTF-8, and reply_json_as then sends "{}".
-    @unittest.expectedFailure
     def test_5b_every_duban_4xx_is_a_problem(self):
         run = self.hostile_run()
-        bad = [(k, r.status, r.body[:100]) for (k, _, _), r in zip(run["requests"], run["results"])
+        bad = [(k, r.status, r.body[:100]) for (k, _), r in zip(run["requests"], run["results"])
                if r.outcome == "response" and r.header("x-request-id") and 400 <= r.status < 500
                and self.classify(r)[0] != "4xx problem"]
         print(f"\n[5b] duban 4xx answers that are not problems: {len(bad)}, e.g. {bad[:3]}")
@@ -656,12 +690,13 @@ class HostileClients(FaultTest):
     # runs: 400 (malformed request line, header line or chunked body; bad
     # Content-Length, whose head libmicrohttpd even sends twice), 413 (huge
     # Content-Length), 431 (headers over the connection memory) and 505 (an HTTP
-    # version other than 1.0/1.1) -- a 5xx for client input.
+    # version other than 1.0/1.1) -- a 5xx for client input. libmicrohttpd offers
+    # no hook to answer these itself; a reverse proxy in front can.
     @unittest.expectedFailure
     def test_5c_every_answer_is_a_4xx_problem_or_a_close(self):
         run = self.hostile_run()
         bad = {}
-        for (kind, _, _), res in zip(run["requests"], run["results"]):
+        for (kind, _), res in zip(run["requests"], run["results"]):
             cls, source = self.classify(res)
             if cls not in ("4xx problem", "closed without an answer", "2xx/3xx"):
                 bad.setdefault(f"{cls} [{source}] {res.status}", []).append(kind)
@@ -669,17 +704,6 @@ class HostileClients(FaultTest):
               f"{ {k: len(v) for k, v in bad.items()} }")
         self.assertEqual(bad, {})
 
-    # BUG: every request that libmicrohttpd drops after ulfius has seen its URL but
-    # before any callback runs leaks that request in ulfius: a query of 1,000
-    # parameters (6.9 KB, no token needed) overflows libmicrohttpd's connection
-    # memory ("Not enough memory in pool to allocate header record"), the connection
-    # is closed without an answer, and the struct _u_request that ulfius_uri_logger
-    # allocated (with its URL copies and maps) is never freed, since
-    # mhd_request_completed is not called for it. Measured: +22.5 MB RSS per 3,000
-    # such requests (about 7.7 KB each; 16,000 gave +121 MB), none for 3,000
-    # answered requests of the same size. LeakSanitizer (scripts/test) reports it at
-    # exit: "Direct leak ... in ulfius_uri_logger", and duban exits 1 (abort).
-    @unittest.expectedFailure
     def test_5d_requests_dropped_by_libmicrohttpd_leak_no_memory(self):
         server = self.start_server(DUBAN_IDLE_TIMEOUT_S=IDLE_TIMEOUT_S)
         dropped = ("GET /healthz?" + "&".join(f"p{i}=1" for i in range(1000)) + " HTTP/1.1\r\nHost: x\r\n\r\n").encode()
@@ -697,7 +721,7 @@ class HostileClients(FaultTest):
                 t.start()
             for t in ts:
                 t.join()
-            return _count(outcomes)
+            return count_by(outcomes)
 
         burst(answered)                           # the allocator's arenas and pools, warmed
         r0 = rss_mb(server.proc.pid)
@@ -710,7 +734,7 @@ class HostileClients(FaultTest):
         reports = sanitizer_reports(server.read_log())
         print(f"\n[5d] RSS growth: {r1 - r0:.1f} MB over 3,000 answered requests {control}, {r2 - r1:.1f} MB over "
               f"3,000 dropped ones {outcomes}; /healthz {alive}; exit status {rc}; sanitizer reports "
-              f"{sorted(_count(k for k, _ in reports).items())}")
+              f"{sorted(count_by(k for k, _ in reports).items())}")
         self.assertEqual(alive, 200)
         self.assertEqual([r for r in reports if r[0] == "LeakSanitizer"], [], "LeakSanitizer reports leaks")
         self.assertEqual(rc, 0)
@@ -723,7 +747,7 @@ def rss_mb(pid):
         return int(next(line for line in f if line.startswith("VmRSS:")).split()[1]) / 1024
 
 
-def thread_count(pid):
+def threadcount_by(pid):
     with open(f"/proc/{pid}/status") as f:
         return int(next(line for line in f if line.startswith("Threads:")).split()[1])
 
@@ -746,7 +770,8 @@ def _closed_now(s):
 # -- the hostile corpus ----------------------------------------------------------
 
 def hostile_corpus(rng, token, unit, plan, tasks, count=1200):
-    """(kind, payload, is HEAD) for `count` generated requests."""
+    """(kind, payload) for `count` generated requests; a payload is bytes, or a
+    list of pieces sent one after another."""
     task = tasks[0]
     paths = ["/healthz", "/readyz", "/metrics", f"{API}/plans", f"{API}/plans/{plan}", f"{API}/tasks",
              f"{API}/tasks/{task}", f"{API}/tasks/{task}/progress-logs", f"{API}/units", f"{API}/units/{unit}",
@@ -878,7 +903,7 @@ def hostile_corpus(rng, token, unit, plan, tasks, count=1200):
     def odd_method():
         m = rng.choice(["FOO", "get", "PROPFIND", "TRACE", "CONNECT", "OPTIONS", "M-SEARCH", "PATCH", "DELETE",
                         "PUT", "HEAD", "X" * 100, "GET,POST", "PRI", "BREW"])
-        return build(m, rng.choice(paths), body=b'{}' if rng.random() < 0.3 else b""), m == "HEAD"
+        return build(m, rng.choice(paths), body=b'{}' if rng.random() < 0.3 else b"")
 
     def if_match():
         path, method = rng.choice([(f"{API}/units/{unit}", "PATCH"), (f"{API}/tasks/{task}", "PATCH"),
@@ -933,13 +958,12 @@ def hostile_corpus(rng, token, unit, plan, tasks, count=1200):
     out = []
     for _ in range(count):
         name, _, make = rng.choice(population)
-        made = make()
-        payload, head = made if isinstance(made, tuple) else (made, False)
+        payload = make()
         if rng.random() < 0.03 and len(payload) > 20:
-            # the same bytes trickled in pieces
+            # the same bytes sent in two pieces
             cut = rng.randint(1, len(payload) - 1)
             payload = [payload[:cut], payload[cut:]]
-        out.append((name, payload, head))
+        out.append((name, payload))
     return out
 
 
@@ -1036,7 +1060,7 @@ class GracefulStop(FaultTest):
         broken = [o for o in results if o.error or o.status is None]
         print(f"\n[6] SIGTERM with {flying} requests in flight; {len(results)} requests "
               f"({len(after_term)} answered after SIGTERM): statuses "
-              f"{dict(sorted(_count((o.method, o.status or o.error) for o in results).items(), key=str))}; "
+              f"{dict(sorted(count_by((o.method, o.status or o.error) for o in results).items(), key=str))}; "
               f"exit status {rc} {t_exit - t_term:.2f}s after SIGTERM")
         self.assertGreaterEqual(flying, 6, "the requests were not in flight when SIGTERM came")
         self.assertEqual(len(results), 18)
@@ -1046,13 +1070,6 @@ class GracefulStop(FaultTest):
         self.assertEqual(rc, 0, server.read_log()[-2000:])
         self.assertLess(t_exit - t_term, 10.0)
 
-    # BUG: a request whose body is still being received when SIGTERM comes is cut
-    # off: the client gets EOF and no answer, and duban exits 0 about 0.5 s later.
-    # server_stop (api/server.c) drains while app->in_flight > 0, but in_flight is
-    # counted from cb_exchange_begin, which ulfius runs only once the whole body
-    # has arrived; with nothing counted it calls ulfius_stop_framework at once,
-    # which closes the connection still uploading.
-    @unittest.expectedFailure
     def test_6b_sigterm_lets_a_request_being_uploaded_finish(self):
         """A request whose body is still arriving when SIGTERM comes (the
         connection accepted, the head and half the body sent) gets its answer."""
@@ -1176,8 +1193,8 @@ class TwoInstances(FaultTest):
               f"{ {t: f['version'] for t, f in finals.items()} }, counters "
               f"{ {t: f['title'] for t, f in finals.items()} }, audit updates "
               f"{ {t: audit_updates(t) - audit_before[t] for t in counted} }; same key to both: "
-              f"{dict(sorted(_count(tuple(sorted(o.status for o in p)) for _, p in replies).items(), key=str))}, "
-              f"rows per key {sorted(_count(len(rows.get(k, [])) for k, _ in replies).items())}")
+              f"{dict(sorted(count_by(tuple(sorted(o.status for o in p)) for _, p in replies).items(), key=str))}, "
+              f"rows per key {sorted(count_by(len(rows.get(k, [])) for k, _ in replies).items())}")
         self.assertEqual(unexpected, [])
         for t in counted:
             self.assertEqual(wins[t], 48, "every worker reaches its goal")
@@ -1190,16 +1207,6 @@ class TwoInstances(FaultTest):
             self.assertEqual({o.json()["id"] for o in pair}, set(rows[key]), pair)
 
 
-    # BUG: renaming a unit while a task that shows it is edited deadlocks in the
-    # database, and each side waits out lock_timeout (statement timeout / 2, 1 s by
-    # default) and answers 503 -- in 12 of 30 rounds in one run, sometimes both. The
-    # rename locks the unit (resource_fetch ... FOR UPDATE) and then the tasks that
-    # show it (touch_tasks_showing: UPDATE task ... WHERE id IN (SELECT task_id FROM
-    # task_unit ...)); the task edit locks the task (FOR UPDATE) and then, through
-    # store_assignments' INSERT INTO task_unit, the unit (the foreign key's FOR KEY
-    # SHARE, which conflicts with FOR UPDATE). PostgreSQL log: "canceling statement
-    # due to lock timeout" on both statements, 1.0 s after they began.
-    @unittest.expectedFailure
     def test_7b_unit_rename_and_task_edit_at_once(self):
         """Through both instances at once: A renames a unit, B edits a task that
         shows it (30 rounds). Both succeed every time."""
