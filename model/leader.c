@@ -12,10 +12,12 @@ static const char *const READ_ONLY[] = {COMMON_READ_ONLY, NULL};
 #define LEADER_JSON \
     "json_build_object('id', r.id, 'name', r.name, 'title', r.title, 'contact', r.contact, " COMMON_JSON ")"
 
-static duban_status refuse_if_assigned(struct call *c, PGconn *conn, struct write *w)
+/* Before a write: a new name shows in the leader's tasks, whose versions
+ * grow. Before a delete: refused while tasks name the leader. */
+static duban_status prepare_leader(struct call *c, PGconn *conn, struct write *w)
 {
     if (w->doc)
-        return DUBAN_OK;
+        return c->errors ? DUBAN_INVALID : touch_tasks_showing(c, conn, w, "name", "task_leader", "leader_id");
     char tasks[128];
     long n = still_used(c, conn, "SELECT task_id FROM task_leader WHERE leader_id = $1 ORDER BY task_id", w->id,
                         tasks, sizeof tasks);
@@ -27,19 +29,12 @@ static duban_status refuse_if_assigned(struct call *c, PGconn *conn, struct writ
                      (long long)w->id, n, tasks);
 }
 
-/* A leader's new name shows in its tasks, whose versions grow. */
-static duban_status touch_tasks(struct call *c, PGconn *conn, struct write *w)
-{
-    return touch_tasks_showing(c, conn, w, "name", "task_leader", "leader_id");
-}
-
 const struct resource leader_resource = {
     .name = "leader",
     .table = "leader",
     .json = LEADER_JSON,
     .fields = {FIELDS, sizeof FIELDS / sizeof *FIELDS, READ_ONLY},
-    .prepare = refuse_if_assigned,
-    .finish = touch_tasks,
+    .prepare = prepare_leader,
 };
 
 static const struct filter FILTERS[] = {

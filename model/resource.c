@@ -35,7 +35,7 @@ duban_status resource_fetch(struct call *c, PGconn *conn, const struct resource 
     id_text(id, idbuf);
     const char *params[] = {idbuf};
     snprintf(sql, sizeof sql, "SELECT %s FROM %s r WHERE r.id = $1%s", r->json, r->table,
-             lock ? " FOR UPDATE OF r" : "");
+             lock ? " FOR NO KEY UPDATE OF r" : "");
     duban_status s = query_json(c, conn, out, sql, 1, params);
     if (s == DUBAN_OK && !*out)
         return call_fail(c, DUBAN_NOT_FOUND, "%s %lld does not exist", r->name, (long long)id);

@@ -35,8 +35,10 @@ struct resource {
 /* The representation of row id; *out is a new reference. */
 duban_status resource_get(struct call *c, const struct resource *r, int64_t id, json_t **out);
 
-/* Inside a transaction: the representation of row id, locked FOR UPDATE
- * when `lock`. DUBAN_NOT_FOUND naming the resource when there is none. */
+/* Inside a transaction: the representation of row id, locked when `lock`
+ * (FOR NO KEY UPDATE: rows that refer to it may still be written, so a
+ * task can take a unit while the unit is being changed). DUBAN_NOT_FOUND
+ * naming the resource when there is none. */
 duban_status resource_fetch(struct call *c, PGconn *conn, const struct resource *r, int64_t id, int lock,
                             json_t **out);
 
@@ -67,9 +69,11 @@ duban_status query_json(struct call *c, PGconn *conn, json_t **out, const char *
  * count (0 when none), or -1 when the query failed. */
 long still_used(struct call *c, PGconn *conn, const char *sql, int64_t id, char *ids, size_t size);
 
-/* After a write of row w->id whose `field` changed, gives a new version to
- * the tasks that show it (their representation changed too): `link` is
- * the assignment table (task_unit or task_leader), `column` its key. */
+/* Before a write of row w->id that changes `field`, gives a new version
+ * to the tasks that show it (their representation changes too): `link` is
+ * the assignment table (task_unit or task_leader), `column` its key. Run
+ * it before the row is written, so that tasks are always locked before
+ * the unit or leader they show, as a task's own writes do. */
 duban_status touch_tasks_showing(struct call *c, PGconn *conn, const struct write *w, const char *field,
                                  const char *link, const char *column);
 

@@ -58,15 +58,11 @@ static int same_names(const json_t *a, const json_t *b)
 }
 
 /* Makes the unit's aliases exactly those of the document (rewritten only
- * when they differ, so the journal shows only real changes); a new name
- * shows in its tasks, whose versions grow. */
+ * when they differ, so the journal shows only real changes). */
 static duban_status store_aliases(struct call *c, PGconn *conn, struct write *w)
 {
     if (!w->doc)
         return DUBAN_OK;
-    duban_status touched = touch_tasks_showing(c, conn, w, "name", "task_unit", "unit_id");
-    if (touched != DUBAN_OK)
-        return touched;
     if (w->old && same_names(json_object_get(w->old, "aliases"), json_object_get(w->doc, "aliases")))
         return DUBAN_OK;
     char id[24];
@@ -86,11 +82,12 @@ static duban_status store_aliases(struct call *c, PGconn *conn, struct write *w)
     return s;
 }
 
-/* Refuses to delete a unit that tasks or progress logs still name. */
-static duban_status refuse_if_used(struct call *c, PGconn *conn, struct write *w)
+/* Before a write: a new name shows in the unit's tasks, whose versions
+ * grow. Before a delete: refused while tasks or progress logs name it. */
+static duban_status prepare_unit(struct call *c, PGconn *conn, struct write *w)
 {
     if (w->doc)
-        return DUBAN_OK;
+        return c->errors ? DUBAN_INVALID : touch_tasks_showing(c, conn, w, "name", "task_unit", "unit_id");
     char tasks[128], logs[128];
     long ntasks = still_used(c, conn, "SELECT task_id FROM task_unit WHERE unit_id = $1 ORDER BY task_id", w->id,
                              tasks, sizeof tasks);
@@ -111,7 +108,7 @@ const struct resource unit_resource = {
     .table = "unit",
     .json = UNIT_JSON,
     .fields = {FIELDS, sizeof FIELDS / sizeof *FIELDS, READ_ONLY},
-    .prepare = refuse_if_used,
+    .prepare = prepare_unit,
     .finish = store_aliases,
 };
 
