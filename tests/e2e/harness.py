@@ -120,6 +120,8 @@ class Server:
                     return
             except OSError:
                 time.sleep(0.05)
+        self.proc.kill()
+        self.proc.wait()
         raise RuntimeError("duban did not start:\n" + self.read_log())
 
     def read_log(self):
