@@ -387,18 +387,3 @@ duban_status db_write(struct call *c, db_work_fn work, void *arg)
     release(c, slot);
     return s;
 }
-
-static duban_status ping_work(struct call *c, PGconn *conn, void *arg)
-{
-    (void)arg;
-    return db_run(c, conn, "SELECT 1", 0, NULL);
-}
-
-int db_ping(struct db *db)
-{
-    struct call c;
-    call_init(&c, db);
-    duban_status s = db_read(&c, ping_work, NULL);
-    call_clear(&c);
-    return s == DUBAN_OK;
-}

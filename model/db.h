@@ -42,9 +42,6 @@ duban_status db_run(struct call *c, PGconn *conn, const char *sql,
 /* Runs several statements without parameters (migrations). */
 duban_status db_exec_script(struct call *c, PGconn *conn, const char *sql);
 
-/* 1 when the database answers a trivial query now. */
-int db_ping(struct db *db);
-
 /* The client-side deadline of one statement, in milliseconds. */
 int db_deadline_ms(const struct db *db);
 

@@ -16,7 +16,4 @@ typedef enum duban_status {
     DUBAN_ERROR           /* anything else: a bug or an unexpected answer */
 } duban_status;
 
-/* A short English name of the status, for logs. */
-const char *duban_status_name(duban_status s);
-
 #endif

@@ -54,6 +54,23 @@ def encode(body):
     return json.dumps(body, ensure_ascii=False).encode("utf-8")
 
 
+class SharedRows:
+    """Rows built once per class: build_rows(cls) runs before the first test
+    (it needs an instance's helpers) and stores what it makes on cls."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.built = False
+
+    def setUp(self):
+        super().setUp()
+        cls = type(self)
+        if not cls.built:
+            self.build_rows(cls)
+            cls.built = True
+
+
 class Api:
     """Requests and builders for a harness.ServerTest."""
 

@@ -3,7 +3,7 @@ own units, the task's progress, status and warning that follow from them,
 and the lists across tasks and per task."""
 
 
-from fixtures import API, BASELINE, NO_SUCH_ID, POVERTY_OFFICE, Api, CrudContract, day, query, ref, tag
+from fixtures import API, BASELINE, NO_SUCH_ID, POVERTY_OFFICE, Api, CrudContract, SharedRows, day, query, ref, tag
 from harness import ServerTest, main
 
 LOGS = f"{API}/progress-logs"
@@ -207,16 +207,8 @@ class ReporterTokens(Api, ServerTest):
         self.assertEqual(self.task(self.led)["status"], "not_started")
 
 
-class Lists(Api, ServerTest):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.built = False
-
-    def setUp(self):
-        cls = type(self)
-        if cls.built:
-            return
+class Lists(SharedRows, Api, ServerTest):
+    def build_rows(self, cls):
         plan = self.new_plan()
         cls.u1, cls.u2 = self.new_unit(), self.new_unit()
         cls.t1 = self.new_task(plan, units=[cls.u1, cls.u2])
@@ -225,7 +217,6 @@ class Lists(Api, ServerTest):
         cls.b = self.new_log(cls.t1, cls.u2, reported_on="2018-06-20", percent=40)
         cls.c = self.new_log(cls.t2, cls.u2, reported_on="2018-05-01", percent=90)
         cls.d = self.new_log(cls.t1, cls.u1, reported_on="2018-09-30", percent=60)
-        cls.built = True
 
     def expect(self, path, params, *logs):
         with self.subTest(path=path, params=params):

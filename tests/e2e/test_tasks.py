@@ -4,7 +4,7 @@ cascading deletes), every documented filter and the task lists under a
 unit and a leader."""
 
 
-from fixtures import API, BASELINE, NO_SUCH_ID, POVERTY_OFFICE, Api, CrudContract, day, query, ref, tag
+from fixtures import API, BASELINE, NO_SUCH_ID, POVERTY_OFFICE, Api, CrudContract, SharedRows, day, query, ref, tag
 from harness import ServerTest, main
 
 TASKS = f"{API}/tasks"
@@ -278,18 +278,10 @@ class Tree(Api, ServerTest):
         self.assertEqual(self.task(a3)["version"], 2)
 
 
-class Filters(Api, ServerTest):
+class Filters(SharedRows, Api, ServerTest):
     """One plan whose tasks differ in every filtered property."""
 
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.built = False
-
-    def setUp(self):
-        cls = type(self)
-        if cls.built:
-            return
+    def build_rows(self, cls):
         cls.plan = self.new_plan()
         cls.ua, cls.ub = self.new_unit(), self.new_unit()
         cls.la, cls.lb = self.new_leader(), self.new_leader()
@@ -301,7 +293,6 @@ class Filters(Api, ServerTest):
                                due_on=day(-5), title="c " + tag())
         cls.t4 = self.new_task(cls.plan, cls.t1, title="d " + tag(), body="含 Beta 的正文", due_on=day(100))
         cls.order = [cls.t1, cls.t4, cls.t2, cls.t3]
-        cls.built = True
 
     def expect(self, params, *tasks, path=TASKS):
         wanted = [t["id"] for t in self.order if t in tasks]
