@@ -2,9 +2,11 @@
 # missing and building. Sourced, never run.
 
 DUBAN_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# What building and serving need (nodejs: Swagger UI for /docs is copied
+# from npm at build time), and what only the tests add to it.
 DUBAN_PACKAGES=(build-essential cmake pkg-config libulfius-dev libjansson-dev libpq-dev
-                liborcania-dev libmicrohttpd-dev check postgresql python3 curl
-                docker-compose nodejs chromium clang libclang-rt-14-dev)
+                liborcania-dev libmicrohttpd-dev zlib1g-dev postgresql nodejs curl)
+DUBAN_TEST_PACKAGES=(check python3 docker-compose chromium clang libclang-rt-14-dev)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
@@ -22,6 +24,14 @@ ensure_packages() {
   say "installing ${missing[*]}"
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# Installs Debian's npm when node came without it (Debian packages them
+# apart; other builds of nodejs bundle npm and would conflict with it).
+ensure_npm() {
+  command -v node >/dev/null 2>&1 || return 0
+  command -v npm >/dev/null 2>&1 && return 0
+  ensure_packages npm
 }
 
 # Configures and builds into $1 with the CMake arguments that follow.
