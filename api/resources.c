@@ -6,18 +6,24 @@
 
 #define API "/api/v1"
 
-static const struct crud plans = {&plan_resource, &plan_list, API "/plans/", NULL, 1};
-static const struct crud tasks = {&task_resource, &task_list, API "/tasks/", NULL, 1};
-static const struct crud units = {&unit_resource, &unit_list, API "/units/", NULL, 0};
-static const struct crud leaders = {&leader_resource, &leader_list, API "/leaders/", NULL, 0};
-static const struct crud progress = {&progress_resource, &progress_list, API "/progress-logs/", NULL, 0};
+static const struct crud plans = {
+    .resource = &plan_resource, .list = &plan_list, .items = API "/plans/", .cascading = 1};
+static const struct crud tasks = {
+    .resource = &task_resource, .list = &task_list, .items = API "/tasks/", .cascading = 1};
+static const struct crud units = {.resource = &unit_resource, .list = &unit_list, .items = API "/units/"};
+static const struct crud leaders = {.resource = &leader_resource, .list = &leader_list, .items = API "/leaders/"};
+static const struct crud progress = {
+    .resource = &progress_resource, .list = &progress_list, .items = API "/progress-logs/"};
 
-static const struct parent_ref by_task = {"task_id", "task", "task"};
-static const struct parent_ref by_unit = {"unit_id", "unit", "unit"};
-static const struct parent_ref by_leader = {"leader_id", "leader", "leader"};
-static const struct crud task_progress = {&progress_resource, &progress_list, API "/progress-logs/", &by_task, 0};
-static const struct crud unit_tasks = {&task_resource, &task_list, API "/tasks/", &by_unit, 0};
-static const struct crud leader_tasks = {&task_resource, &task_list, API "/tasks/", &by_leader, 0};
+static const struct parent_ref by_task = {.param = "task_id", .table = "task", .name = "task"};
+static const struct parent_ref by_unit = {.param = "unit_id", .table = "unit", .name = "unit"};
+static const struct parent_ref by_leader = {.param = "leader_id", .table = "leader", .name = "leader"};
+static const struct crud task_progress = {
+    .resource = &progress_resource, .list = &progress_list, .items = API "/progress-logs/", .parent = &by_task};
+static const struct crud unit_tasks = {
+    .resource = &task_resource, .list = &task_list, .items = API "/tasks/", .parent = &by_unit};
+static const struct crud leader_tasks = {
+    .resource = &task_resource, .list = &task_list, .items = API "/tasks/", .parent = &by_leader};
 
 void resources_register(struct router *r)
 {

@@ -7,6 +7,7 @@ struct router;
 void health_register(struct router *r);
 void resources_register(struct router *r);
 void tokens_register(struct router *r);
+void audit_register(struct router *r);
 void docs_register(struct router *r);
 void documents_register(struct router *r);
 void reports_register(struct router *r);

@@ -32,6 +32,7 @@ int server_init(struct _u_instance *instance, struct app *app)
     health_register(app->router);
     resources_register(app->router);
     tokens_register(app->router);
+    audit_register(app->router);
     docs_register(app->router);
     documents_register(app->router);
     reports_register(app->router);

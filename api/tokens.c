@@ -1,5 +1,5 @@
-/* Tokens and the audit journal over HTTP, for admins (the guard sees to
- * that). A token's secret appears once, in the answer to its creation. */
+/* Tokens over HTTP, for admins (the router sees to that). A token's
+ * secret appears once, in the answer to its creation. */
 #include <stdio.h>
 
 #include "api/app.h"
@@ -9,12 +9,10 @@
 #include "api/request.h"
 #include "api/router.h"
 #include "api/routes.h"
-#include "model/audit.h"
 #include "model/token.h"
 #include "model/token_cache.h"
 
-static const struct crud tokens = {&token_resource, &token_list, "/api/v1/tokens/", NULL, 0};
-static const struct crud audit = {NULL, &audit_list, NULL, NULL, 0};
+static const struct crud tokens = {.resource = &token_resource, .list = &token_list, .items = "/api/v1/tokens/"};
 
 static int cb_token_create(const struct _u_request *req, struct _u_response *res, void *ctx)
 {
@@ -69,5 +67,4 @@ void tokens_register(struct router *r)
     router_add(r, "POST", "/api/v1/tokens", cb_token_create, &tokens);
     router_add(r, "GET", "/api/v1/tokens/:" ROUTE_ID, cb_crud_get, &tokens);
     router_add(r, "DELETE", "/api/v1/tokens/:" ROUTE_ID, cb_token_revoke, &tokens);
-    router_add(r, "GET", "/api/v1/audit", cb_crud_list, &audit);
 }
