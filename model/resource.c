@@ -189,20 +189,31 @@ struct create_args {
     struct created *out;
 };
 
+/* Forgets what an attempt that was rolled back answered. */
+static void created_reset(struct created *out)
+{
+    json_decref(out->doc);
+    memset(out, 0, sizeof *out);
+}
+
+/* One attempt: the hooks work on a copy of the body, so that a retried
+ * transaction starts again from the request as the client sent it. */
 static duban_status create_work(struct call *c, PGconn *conn, void *arg)
 {
     struct create_args *a = arg;
+    created_reset(a->out);
     int claimed = 0;
     if (a->idem) {
         duban_status s = idempotency_claim(c, conn, a->idem, a->out, &claimed);
         if (s != DUBAN_OK || !claimed)
             return s;
     }
-    struct write w = {.doc = a->body};
+    struct write w = {.doc = json_deep_copy(a->body)};
+    if (!w.doc)
+        return call_fail(c, DUBAN_ERROR, "out of memory");
     duban_status s = store(c, conn, a->r, &w, &a->out->doc);
-    if (s != DUBAN_OK)
-        return s;
-    if (a->idem) {
+    json_decref(w.doc);
+    if (s == DUBAN_OK && a->idem) {
         snprintf(a->out->location, sizeof a->out->location, "%s%lld", a->idem->location_prefix, (long long)w.id);
         s = idempotency_remember(c, conn, a->idem, a->out);
     }
@@ -242,9 +253,12 @@ struct change_args {
     json_t **out;
 };
 
+/* One attempt: like create_work, it leaves the client's body untouched. */
 static duban_status change_work(struct call *c, PGconn *conn, void *arg)
 {
     struct change_args *a = arg;
+    json_decref(*a->out);
+    *a->out = NULL;
     struct write w = {.id = a->id};
     duban_status s = resource_fetch(c, conn, a->r, a->id, 1, &w.old);
     if (s == DUBAN_OK)
@@ -258,12 +272,12 @@ static duban_status change_work(struct call *c, PGconn *conn, void *arg)
                 if (json_is_null(key_value))
                     json_object_del(w.doc, key);
                 else
-                    json_object_set(w.doc, key, key_value);
+                    json_object_set_new(w.doc, key, json_deep_copy(key_value));
             }
         } else {
-            w.doc = json_incref(a->body);
+            w.doc = json_deep_copy(a->body);
         }
-        s = store(c, conn, a->r, &w, a->out);
+        s = w.doc ? store(c, conn, a->r, &w, a->out) : call_fail(c, DUBAN_ERROR, "out of memory");
     }
     json_decref(w.doc);
     json_decref(w.old);

@@ -28,7 +28,8 @@ struct resource {
     const char *table;      /* the table, aliased r in `json` */
     const char *json;       /* SQL expression: the representation of row r */
     struct fieldset fields;
-    write_hook prepare;     /* before the row is written or deleted; may adjust w->doc */
+    write_hook prepare;     /* before the row is written or deleted; may adjust w->doc (a copy
+                               made for this attempt: a retried transaction starts afresh) */
     write_hook finish;      /* after the row is written or deleted */
 };
 
@@ -42,7 +43,8 @@ duban_status resource_get(struct call *c, const struct resource *r, int64_t id, 
 duban_status resource_fetch(struct call *c, PGconn *conn, const struct resource *r, int64_t id, int lock,
                             json_t **out);
 
-/* Creates a row from body (which it may modify). With idem, a retry with
+/* Creates a row from body, which stays as the client sent it: every
+ * attempt of the transaction works on a copy. With idem, a retry with
  * the same key and request returns the first answer without writing. */
 duban_status resource_create(struct call *c, const struct resource *r, json_t *body,
                              const struct idempotency *idem, struct created *out);
