@@ -22,6 +22,8 @@ struct config {
     int max_connections;
     int rate_limit_per_min;
     char cors_origins[1024];   /* comma-separated; empty allows none */
+    int gzip_level;            /* zlib level of compressed answers; 0 sends none */
+    size_t gzip_min_bytes;     /* smaller bodies go uncompressed */
 };
 
 /* Fills cfg from the environment. Writes one line per bad variable to err,

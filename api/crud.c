@@ -3,9 +3,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "api/app.h"
 #include "api/exchange.h"
+#include "api/fields.h"
 #include "api/problem.h"
 #include "api/request.h"
 #include "api/router.h"
@@ -37,14 +39,90 @@ int reply_document(struct _u_response *res, int status, const json_t *doc)
     return reply_json(res, status, doc);
 }
 
-/* Answers with the outcome of a call: the document, or the problem. Takes
- * the document's reference and clears the call. */
-static int finish_call(const struct _u_request *req, struct _u_response *res, struct call *c, duban_status s,
-                       json_t *doc, int status)
+/* 1 when the Prefer header asks for return=minimal (RFC 7240: preferences
+ * separated by commas, each possibly with parameters after ';'). */
+static int prefers_minimal(const struct _u_request *req)
 {
-    int rc = s == DUBAN_OK ? reply_document(res, status, doc) : reply_failure(req, res, c, s);
+    const char *value = header(req, "Prefer");
+    for (const char *p = value; p && *p;) {
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        size_t len = strcspn(p, ",;");
+        while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+            len--;
+        if ((len == 14 && strncasecmp(p, "return=minimal", 14) == 0) ||
+            (len == 16 && strncasecmp(p, "return=\"minimal\"", 16) == 0))
+            return 1;
+        p += strcspn(p, ",");
+    }
+    return 0;
+}
+
+/* Answers with the outcome of a call: the document, or the problem; with
+ * `minimal` (Prefer: return=minimal honoured) only its ETag, as 201 with
+ * no body for a creation and 204 otherwise. Takes the document's
+ * reference and clears the call. */
+static int finish_call(const struct _u_request *req, struct _u_response *res, struct call *c, duban_status s,
+                       json_t *doc, int status, int minimal)
+{
+    int rc;
+    if (s != DUBAN_OK) {
+        rc = reply_failure(req, res, c, s);
+    } else if (minimal) {
+        set_etag(res, doc);
+        ulfius_add_header_to_response(res, "Preference-Applied", "return=minimal");
+        rc = reply_empty(res, status == 201 ? 201 : 204);
+    } else {
+        rc = reply_document(res, status, doc);
+    }
     json_decref(doc);
     call_clear(c);
+    return rc;
+}
+
+/* Removes parameter `name` from q; returns its value, NULL when absent. */
+static const char *take_param(struct param_list *q, const char *name)
+{
+    for (size_t i = 0; i < q->count; i++) {
+        if (strcmp(q->items[i].name, name) != 0)
+            continue;
+        const char *value = q->items[i].value ? q->items[i].value : "";
+        memmove(&q->items[i], &q->items[i + 1], (q->count - i - 1) * sizeof q->items[0]);
+        q->count--;
+        return value;
+    }
+    return NULL;
+}
+
+/* 1 when If-None-Match is "*" or lists `tag` (weak comparison: W/ aside). */
+static int tag_listed(const struct _u_request *req, const char *tag)
+{
+    const char *value = header(req, "If-None-Match");
+    const char *want = strncmp(tag, "W/", 2) == 0 ? tag + 2 : tag;
+    size_t len = strlen(want);
+    for (const char *p = value; p && *p;) {
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        if (*p == '*')
+            return 1;
+        if (strncmp(p, "W/", 2) == 0)
+            p += 2;
+        size_t n = strcspn(p, ", \t");
+        if (n == len && strncmp(p, want, n) == 0)
+            return 1;
+        p += n;
+    }
+    return 0;
+}
+
+/* Answers a list's envelope text with only the picked fields of each item. */
+static int reply_sparse_list(struct _u_response *res, const char *text, const struct fields *f)
+{
+    json_t *envelope = json_loads(text, 0, NULL), *items = json_object_get(envelope, "items"), *item;
+    size_t i;
+    json_array_foreach(items, i, item) json_array_set_new(items, i, fields_apply(f, item));
+    int rc = envelope ? reply_json(res, 200, envelope) : reply_text(res, 200, text, strlen(text), "application/json");
+    json_decref(envelope);
     return rc;
 }
 
@@ -132,15 +210,30 @@ int cb_crud_list(const struct _u_request *req, struct _u_response *res, void *ro
         scope.table = parent->table;
         scope.name = parent->name;
     }
+    struct param_list rows = q;   /* q as the model reads it; links keep fields */
+    struct fields f;
+    if (fields_or_reply(req, res, take_param(&rows, "fields"), spec->json, t->resource->name, &f) != 0)
+        return U_CALLBACK_COMPLETE;
     struct call c;
     call_for_request(&c, res, app);
     char *text = NULL;
     struct list_page page;
-    duban_status s = list_run_text(&c, spec, &q, parent ? &scope : NULL, &text, &page);
+    duban_status s = DUBAN_OK;
+    if (header(req, "If-None-Match")) {   /* revalidation: the tag alone, the page only when it changed */
+        s = list_tag(&c, spec, &rows, parent ? &scope : NULL, page.tag);
+        if (s == DUBAN_OK && tag_listed(req, page.tag)) {
+            ulfius_add_header_to_response(res, "ETag", page.tag);
+            call_clear(&c);
+            return reply_empty(res, 304);
+        }
+    }
+    if (s == DUBAN_OK)
+        s = list_run_text(&c, spec, &rows, parent ? &scope : NULL, &text, &page);
     int rc;
     if (s == DUBAN_OK) {
         set_links(res, req, &q, &page);
-        rc = reply_text(res, 200, text, strlen(text), "application/json");
+        ulfius_add_header_to_response(res, "ETag", page.tag);
+        rc = f.count ? reply_sparse_list(res, text, &f) : reply_text(res, 200, text, strlen(text), "application/json");
     } else {
         rc = reply_failure(req, res, &c, s);
     }
@@ -154,19 +247,26 @@ int cb_crud_get(const struct _u_request *req, struct _u_response *res, void *rou
     struct app *app = ((struct route_ctx *)route_ctx)->app;
     const struct resource *r = ((const struct crud *)((struct route_ctx *)route_ctx)->target)->resource;
     int64_t id;
-    if (path_id_or_reply(req, res, &id) != 0 || known_query_or_reply(req, res, NULL, NULL) != 0)
+    static const char *const fields_only[] = {"fields", NULL};
+    struct param_list q;
+    struct fields f;
+    if (path_id_or_reply(req, res, &id) != 0 || known_query_or_reply(req, res, fields_only, &q) != 0 ||
+        fields_or_reply(req, res, params_get(&q, "fields"), r->json, r->name, &f) != 0)
         return U_CALLBACK_COMPLETE;
     struct call c;
     call_for_request(&c, res, app);
     json_t *doc = NULL;
     duban_status s = resource_get(&c, r, id, &doc);
-    if (s == DUBAN_OK && if_none_match(req, json_integer_value(json_object_get(doc, "version")))) {
-        set_etag(res, doc);
-        json_decref(doc);
-        call_clear(&c);
-        return reply_empty(res, 304);
-    }
-    return finish_call(req, res, &c, s, doc, 200);
+    if (s != DUBAN_OK)
+        return finish_call(req, res, &c, s, doc, 200, 0);
+    set_etag(res, doc);   /* the version, whatever the fields */
+    json_t *sparse = fields_apply(&f, doc);
+    int rc = if_none_match(req, json_integer_value(json_object_get(doc, "version"))) ? reply_empty(res, 304)
+                                                                                     : reply_json(res, 200, sparse);
+    json_decref(sparse);
+    json_decref(doc);
+    call_clear(&c);
+    return rc;
 }
 
 /* Puts the parent's id from the path into the body; a body naming another
@@ -223,7 +323,7 @@ int cb_crud_create(const struct _u_request *req, struct _u_response *res, void *
         if (out.replayed)
             ulfius_add_header_to_response(res, "Idempotent-Replayed", "true");
     }
-    return finish_call(req, res, &c, s, out.doc, 201);
+    return finish_call(req, res, &c, s, out.doc, 201, prefers_minimal(req));
 }
 
 /* PUT and PATCH: the body, the If-Match version, then the change. */
@@ -242,7 +342,7 @@ static int change(const struct _u_request *req, struct _u_response *res, void *r
     duban_status s = patch ? resource_patch(&c, r, id, version, body, &doc)
                            : resource_replace(&c, r, id, version, body, &doc);
     json_decref(body);
-    return finish_call(req, res, &c, s, doc, 200);
+    return finish_call(req, res, &c, s, doc, 200, prefers_minimal(req));
 }
 
 int cb_crud_replace(const struct _u_request *req, struct _u_response *res, void *route_ctx)

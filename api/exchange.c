@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "api/app.h"
+#include "api/compress.h"
 #include "api/problem.h"
 #include "model/log.h"
 
@@ -106,6 +107,7 @@ int cb_exchange_begin(const struct _u_request *req, struct _u_response *res, voi
     if (!ex)
         return U_CALLBACK_ERROR;
     ex->app = app;
+    ex->request = req;
     ex->started_ns = now_ns();
     ex->status = 200;
     copy_printable(ex->method, sizeof ex->method, req->http_verb);
@@ -159,6 +161,7 @@ int reply_text(struct _u_response *res, int status, const char *body, size_t len
     note_status(res, status);
     ulfius_set_binary_body_response(res, (unsigned int)status, body, len);
     ulfius_add_header_to_response(res, "Content-Type", content_type);
+    compress_reply(res, content_type);
     return U_CALLBACK_COMPLETE;
 }
 
@@ -166,5 +169,7 @@ int reply_empty(struct _u_response *res, int status)
 {
     note_status(res, status);
     ulfius_set_empty_body_response(res, (unsigned int)status);
+    if (status == 304)
+        compress_vary(res);
     return U_CALLBACK_COMPLETE;
 }

@@ -14,6 +14,7 @@ struct app;
 
 struct exchange {
     struct app *app;
+    const struct _u_request *request;   /* valid while callbacks run */
     char request_id[65];
     char method[16];
     char path[256];

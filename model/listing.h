@@ -72,8 +72,11 @@ duban_status list_prepare(struct call *c, const struct list_spec *spec, const st
                           const struct list_scope *scope, struct list_query *out);
 void list_query_clear(struct list_query *qr);
 
+enum { LIST_TAG_SIZE = 24 };
+
 struct list_page {
     long total, limit, offset;
+    char tag[LIST_TAG_SIZE];   /* the list's entity-tag, W/"..." (see list_tag) */
 };
 
 /* Runs the list described by spec and the query q: *text (malloc'd) is the
@@ -81,6 +84,12 @@ struct list_page {
  * and *page its numbers, for paging links. */
 duban_status list_run_text(struct call *c, const struct list_spec *spec, const struct param_list *q,
                            const struct list_scope *scope, char **text, struct list_page *page);
+
+/* The entity-tag of the list the same arguments would answer, without
+ * building it: what list_run_text puts in page->tag, from one aggregate
+ * over the filtered rows. DUBAN_NOT_FOUND when a scope's parent is gone. */
+duban_status list_tag(struct call *c, const struct list_spec *spec, const struct param_list *q,
+                      const struct list_scope *scope, char tag[LIST_TAG_SIZE]);
 
 /* The same, with the envelope parsed; *out is a new reference. */
 duban_status list_run(struct call *c, const struct list_spec *spec, const struct param_list *q,

@@ -2,6 +2,7 @@
 that the ctest fixture started, the real duban executable on a free port,
 and a small HTTP client. Nothing is mocked."""
 
+import gzip
 import http.client
 import json
 import os
@@ -12,6 +13,7 @@ import tempfile
 import time
 import unittest
 import uuid
+import zlib
 
 SOURCE_DIR = os.environ.get("DUBAN_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
 DUBAN_BIN = os.environ.get("DUBAN_BIN", "duban")
@@ -73,6 +75,16 @@ class Response:
 RESPONSE_LOG = os.environ.get("DUBAN_RESPONSE_LOG")
 
 
+def decoded(response):
+    """The body without its content coding (gzip or deflate)."""
+    coding = response.header("content-encoding")
+    if coding == "gzip":
+        return gzip.decompress(response.body)
+    if coding == "deflate":
+        return zlib.decompress(response.body)
+    return response.body
+
+
 def record(method, path, headers, body, response):
     """Appends the exchange to $DUBAN_RESPONSE_LOG (JSON lines), which the
     contract check validates against openapi.yaml after the tests."""
@@ -81,7 +93,7 @@ def record(method, path, headers, body, response):
     entry = {"method": method, "path": path.split("?", 1)[0], "status": response.status,
              "content_type": response.header("content-type"),
              "request_content_type": headers.get("Content-Type"),
-             "body": response.body.decode("utf-8", errors="replace")}
+             "body": decoded(response).decode("utf-8", errors="replace")}
     os.makedirs(os.path.dirname(RESPONSE_LOG) or ".", exist_ok=True)
     with open(RESPONSE_LOG, "a", encoding="utf-8") as f:
         f.write(json.dumps(entry, ensure_ascii=False) + "\n")
