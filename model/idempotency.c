@@ -6,6 +6,12 @@
 
 #include "model/db.h"
 
+void created_reset(struct created *out)
+{
+    json_decref(out->doc);
+    memset(out, 0, sizeof *out);
+}
+
 /* The INSERT … ON CONFLICT DO NOTHING waits for a concurrent transaction
  * holding the same key, then sees its committed answer. */
 duban_status idempotency_claim(struct call *c, PGconn *conn, const struct idempotency *idem, struct created *replay,

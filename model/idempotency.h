@@ -25,6 +25,10 @@ struct created {
     char location[256]; /* location_prefix + id, or "" */
 };
 
+/* Empties out (freeing its doc): a transaction attempt starts with this,
+ * so that the answer of an attempt rolled back is never kept. */
+void created_reset(struct created *out);
+
 /* Claims the key inside the current transaction. *claimed is 1 when this
  * request is the first; otherwise *replay holds the stored answer, or the
  * call fails (DUBAN_INVALID) because the key came with another request. */

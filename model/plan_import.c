@@ -18,6 +18,10 @@
 #define IMPORT_TIMEOUT_SQL "'60s'"
 enum { IMPORT_DEADLINE_MS = 61000 };
 
+/* A unit name taken by another transaction while this one creates it is
+ * looked up again at most this many times. */
+enum { NAME_RACES = 3 };
+
 struct import {
     const struct plan_doc *doc;
     const struct import_options *opt;
@@ -25,12 +29,15 @@ struct import {
     struct created *out;
     const char *text;
     size_t len;
-    json_t *report;
+    json_t *base;             /* the report before any attempt: the parser's warnings */
+    /* What one attempt finds and makes; start_attempt empties it, since a
+     * retried transaction sees none of the rows an earlier attempt wrote. */
+    json_t *report;           /* a copy of base, completed by the attempt */
+    json_t *warnings;         /* the report's */
     int64_t plan_id;
     int64_t *task_ids;        /* per node */
     json_t *leader_ids;       /* name -> id */
     json_t *unit_ids;         /* name or alias -> id */
-    json_t *warnings;
 };
 
 /* A unit's kind guessed from its name: 各镇街（管区） is a township, …领导小组
@@ -95,7 +102,9 @@ static duban_status insert_plan(struct call *c, PGconn *conn, struct import *im)
     return s;
 }
 
-/* Finds or creates every leader the document names; counts both. */
+/* Finds or creates every leader the document names; counts both. The
+ * INSERT skips a name another transaction holds (waiting for it to end),
+ * and the SELECT after it, a statement of its own, sees that leader. */
 static duban_status resolve_leaders(struct call *c, PGconn *conn, struct import *im)
 {
     json_t *names = json_array();
@@ -105,26 +114,27 @@ static duban_status resolve_leaders(struct call *c, PGconn *conn, struct import 
     char *list = json_dumps(names, JSON_COMPACT);
     json_decref(names);
     const char *params[] = {list};
-    PGresult *res;
-    duban_status s = db_exec(c, conn, &res,
-                             "WITH names AS (SELECT DISTINCT value AS name FROM json_array_elements_text($1::json)), "
-                             "made AS (INSERT INTO leader (name) SELECT name FROM names ON CONFLICT (name) DO NOTHING "
-                             "RETURNING id, name) "
-                             "SELECT n.name, coalesce(m.id, l.id), m.id IS NOT NULL FROM names n "
-                             "LEFT JOIN made m ON m.name = n.name LEFT JOIN leader l ON l.name = n.name",
+    PGresult *made = NULL, *res = NULL;
+    duban_status s = db_exec(c, conn, &made,
+                             "INSERT INTO leader (name) SELECT DISTINCT value FROM json_array_elements_text($1::json) "
+                             "ON CONFLICT (name) DO NOTHING RETURNING id",
                              1, params);
+    if (s == DUBAN_OK)
+        s = db_exec(c, conn, &res,
+                    "SELECT name, id FROM leader WHERE name IN (SELECT value FROM json_array_elements_text($1::json))",
+                    1, params);
     free(list);
-    if (s != DUBAN_OK)
-        return s;
-    int created = 0;
-    for (int i = 0; i < PQntuples(res); i++) {
-        json_object_set_new(im->leader_ids, PQgetvalue(res, i, 0), json_integer(strtoll(PQgetvalue(res, i, 1), NULL, 10)));
-        created += strcmp(PQgetvalue(res, i, 2), "t") == 0;
+    if (s == DUBAN_OK) {
+        int created = PQntuples(made);
+        for (int i = 0; i < PQntuples(res); i++)
+            json_object_set_new(im->leader_ids, PQgetvalue(res, i, 0),
+                                json_integer(strtoll(PQgetvalue(res, i, 1), NULL, 10)));
+        json_object_set_new(json_object_get(im->report, "counts"), "leaders",
+                            json_pack("{s:i,s:i}", "created", created, "reused", PQntuples(res) - created));
     }
-    json_t *counts = json_object_get(im->report, "counts");
-    json_object_set_new(counts, "leaders", json_pack("{s:i,s:i}", "created", created, "reused", PQntuples(res) - created));
+    PQclear(made);
     PQclear(res);
-    return DUBAN_OK;
+    return s;
 }
 
 /* Loads the ids of every existing unit known by a name the document uses. */
@@ -180,13 +190,13 @@ static duban_status create_unit(struct call *c, PGconn *conn, struct import *im,
     return DUBAN_OK;
 }
 
-/* Finds or creates every unit the document names: by its name, else by
- * its alias; counts both. */
-static duban_status resolve_units(struct call *c, PGconn *conn, struct import *im)
+/* Creates the units of the document that no unit answers to; counts them
+ * and the units reused. */
+static duban_status create_missing_units(struct call *c, PGconn *conn, struct import *im, int *created,
+                                         int *reused)
 {
-    duban_status s = load_known_units(c, conn, im);
+    duban_status s = DUBAN_OK;
     json_t *seen = json_object();
-    int created = 0, reused = 0;
     for (size_t i = 0; s == DUBAN_OK && i < im->doc->n_nodes; i++) {
         const struct plan_node *n = &im->doc->nodes[i];
         for (size_t j = 0; s == DUBAN_OK && j < n->n_units; j++) {
@@ -195,14 +205,42 @@ static duban_status resolve_units(struct call *c, PGconn *conn, struct import *i
                 continue;
             json_object_set_new(seen, u->name, json_true());
             if (json_object_get(im->unit_ids, u->name) || (u->alias && json_object_get(im->unit_ids, u->alias))) {
-                reused++;
+                (*reused)++;
                 continue;
             }
             s = create_unit(c, conn, im, u, n->line);
-            created++;
+            (*created)++;
         }
     }
     json_decref(seen);
+    return s;
+}
+
+/* Finds or creates every unit the document names: by its name, else by
+ * its alias; counts both. A name that another transaction took since it
+ * was looked up (the INSERT waits for that one to end, then fails as a
+ * unique violation, whether it took it as a name or as an alias) is no
+ * error: back at the savepoint, the names are looked up again and that
+ * unit is found. */
+static duban_status resolve_units(struct call *c, PGconn *conn, struct import *im)
+{
+    size_t warned = json_array_size(im->warnings);
+    int created = 0, reused = 0;
+    duban_status s = db_run(c, conn, "SAVEPOINT new_units", 0, NULL);
+    for (int race = 0; s == DUBAN_OK; race++) {
+        created = reused = 0;
+        json_object_clear(im->unit_ids);
+        s = load_known_units(c, conn, im);
+        if (s == DUBAN_OK)
+            s = create_missing_units(c, conn, im, &created, &reused);
+        if (s != DUBAN_CONFLICT || strcmp(c->sqlstate, "23505") != 0 || race == NAME_RACES)
+            break;
+        call_clear(c);
+        c->detail[0] = '\0';
+        while (json_array_size(im->warnings) > warned)
+            json_array_remove(im->warnings, warned);
+        s = db_run(c, conn, "ROLLBACK TO SAVEPOINT new_units", 0, NULL);
+    }
     json_object_set_new(json_object_get(im->report, "counts"), "units",
                         json_pack("{s:i,s:i}", "created", created, "reused", reused));
     return s;
@@ -365,11 +403,28 @@ static duban_status insert_tree(struct call *c, PGconn *conn, struct import *im)
     return s;
 }
 
+/* Empties what an earlier attempt found and made: its rows are gone. */
+static duban_status start_attempt(struct call *c, struct import *im)
+{
+    created_reset(im->out);
+    json_decref(im->report);
+    im->report = json_deep_copy(im->base);
+    im->warnings = json_object_get(im->report, "warnings");
+    im->plan_id = 0;
+    free(im->task_ids);
+    im->task_ids = NULL;
+    json_object_clear(im->leader_ids);
+    json_object_clear(im->unit_ids);
+    return im->report ? DUBAN_OK : call_fail(c, DUBAN_ERROR, "out of memory");
+}
+
 static duban_status import_work(struct call *c, PGconn *conn, void *arg)
 {
     struct import *im = arg;
     int claimed = 1;
-    duban_status s = db_run(c, conn, "SET LOCAL statement_timeout = " IMPORT_TIMEOUT_SQL, 0, NULL);
+    duban_status s = start_attempt(c, im);
+    if (s == DUBAN_OK)
+        s = db_run(c, conn, "SET LOCAL statement_timeout = " IMPORT_TIMEOUT_SQL, 0, NULL);
     if (s == DUBAN_OK && im->opt->dry_run)
         s = db_run(c, conn, "SAVEPOINT dry_run", 0, NULL);
     if (s == DUBAN_OK && im->idem)
@@ -426,9 +481,9 @@ duban_status plan_import(struct call *c, const char *text, size_t len, const str
     int parsed = opt->format == PLAN_CSV ? plan_parse_csv(text, len, &doc) : plan_parse(text, len, &doc);
     char *copy = strndup(text, len);
     struct import im = {.doc = &doc, .opt = opt, .idem = opt->dry_run ? NULL : idem, .out = out, .text = copy, .len = len};
-    im.report = json_pack("{s:o,s:b,s:{},s:[],s:[],s:[]}", "plan_id", json_null(), "dry_run", opt->dry_run, "counts",
-                          "deadlines", "recurrences", "warnings");
-    im.warnings = json_object_get(im.report, "warnings");
+    im.base = json_pack("{s:o,s:b,s:{},s:[],s:[],s:[]}", "plan_id", json_null(), "dry_run", opt->dry_run, "counts",
+                        "deadlines", "recurrences", "warnings");
+    im.warnings = json_object_get(im.base, "warnings");
     im.leader_ids = json_object();
     im.unit_ids = json_object();
     collect_issues(c, &im);
@@ -450,6 +505,7 @@ duban_status plan_import(struct call *c, const char *text, size_t len, const str
         out->doc = NULL;
     }
     json_decref(im.report);
+    json_decref(im.base);
     json_decref(im.leader_ids);
     json_decref(im.unit_ids);
     free(im.task_ids);

@@ -151,6 +151,7 @@ static duban_status lock_pair(struct call *c, PGconn *conn, const struct merge *
     return s;
 }
 
+/* One attempt of the merge; it keeps nothing from an attempt rolled back. */
 static duban_status merge_work(struct call *c, PGconn *conn, void *arg)
 {
     struct merge *m = arg;
@@ -176,6 +177,7 @@ static duban_status merge_work(struct call *c, PGconn *conn, void *arg)
         {"DELETE FROM unit WHERE id = $1", 1, 1},
         {"UPDATE unit SET version = version + 1, updated_at = now() WHERE id = $1", 0, 1},
     };
+    created_reset(m->out);
     int claimed = 1;
     duban_status s = m->idem ? idempotency_claim(c, conn, m->idem, m->out, &claimed) : DUBAN_OK;
     if (s != DUBAN_OK || !claimed)
