@@ -31,6 +31,7 @@ static const struct setting settings[] = {
     {"DUBAN_LOG_LEVEL", "info", "error, warn, info or debug", LEVEL, 0, 0, FIELD(log_level)},
     {"DUBAN_STATEMENT_TIMEOUT_MS", "2000", "longest a database statement may run", INTEGER, 100, 600000, FIELD(statement_timeout_ms)},
     {"DUBAN_AUTO_MIGRATE", "1", "apply pending migrations when serving starts (0 or 1)", BOOLEAN, 0, 1, FIELD(auto_migrate)},
+    {"DUBAN_IDEMPOTENCY_TTL_H", "24", "hours an Idempotency-Key is remembered; a key older than this is a new request", INTEGER, 1, 8760, FIELD(idempotency_ttl_h)},
     {"DUBAN_NEAR_DUE_DAYS", "30", "days before due_on when a task is near_due", INTEGER, 0, 3650, FIELD(near_due_days)},
     {"DUBAN_REQUIRE_IF_MATCH", "0", "refuse PUT, PATCH and DELETE without If-Match (0 or 1)", BOOLEAN, 0, 1, FIELD(require_if_match)},
     {"DUBAN_IDLE_TIMEOUT_S", "30", "seconds before an idle client connection is closed", INTEGER, 1, 3600, FIELD(idle_timeout_s)},

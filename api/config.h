@@ -17,6 +17,7 @@ struct config {
     int statement_timeout_ms;
     int auto_migrate;
     int near_due_days;
+    int idempotency_ttl_h;     /* hours before an Idempotency-Key expires */
     int require_if_match;
     int idle_timeout_s;
     int max_connections;

@@ -9,6 +9,7 @@
 #include "api/ratelimit.h"
 #include "api/server.h"
 #include "model/db.h"
+#include "model/idempotency.h"
 #include "model/log.h"
 #include "model/token_cache.h"
 
@@ -102,6 +103,7 @@ int main(int argc, char **argv)
     if (config_load(&app.cfg, stderr) != 0)
         return EXIT_USAGE;
     log_set_level(app.cfg.log_level);
+    idempotency_set_ttl_hours(app.cfg.idempotency_ttl_h);
     struct db_config db_config = {app.cfg.database_url, app.cfg.db_pool_size, app.cfg.statement_timeout_ms,
                                   app.cfg.near_due_days};
     app.db = db_open(&db_config);

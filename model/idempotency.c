@@ -12,19 +12,51 @@ void created_reset(struct created *out)
     memset(out, 0, sizeof *out);
 }
 
-/* The INSERT … ON CONFLICT DO NOTHING waits for a concurrent transaction
- * holding the same key, then sees its committed answer. */
+static int ttl_hours = 24;
+
+void idempotency_set_ttl_hours(int hours) { ttl_hours = hours > 0 ? hours : 24; }
+
+/* Deletes up to PURGE_BATCH expired keys. It runs with every claim, in the
+ * claim's transaction, rather than on a timer: a claim adds at most one
+ * row and removes up to PURGE_BATCH expired ones, so the table never holds
+ * much more than one TTL's worth of keys, with no thread of its own to run
+ * and stop, and on several instances each purges as it goes. When nothing
+ * has expired it is one probe of the index on created_at. SKIP LOCKED
+ * leaves rows that another transaction holds (a concurrent purge, or a
+ * claim taking over an expired key) to it: no waiting, no deadlock. */
+#define PURGE_BATCH "100"
+
+static duban_status purge_expired(struct call *c, PGconn *conn, const char *ttl)
+{
+    const char *params[] = {ttl};
+    return db_run(c, conn,
+                  "DELETE FROM idempotency_key WHERE (scope, key) IN (SELECT scope, key FROM idempotency_key "
+                  "WHERE created_at < now() - make_interval(hours => $1::int) ORDER BY created_at "
+                  "LIMIT " PURGE_BATCH " FOR UPDATE SKIP LOCKED)",
+                  1, params);
+}
+
+/* The INSERT … ON CONFLICT waits for a concurrent transaction holding the
+ * same key, then sees its committed answer. An expired key is taken over
+ * as if it were new (the DO UPDATE), so the request is done anew. */
 duban_status idempotency_claim(struct call *c, PGconn *conn, const struct idempotency *idem, struct created *replay,
                                int *claimed)
 {
-    const char *params[] = {idem->scope, idem->key, idem->request};
+    char ttl[16];
+    snprintf(ttl, sizeof ttl, "%d", ttl_hours);
+    const char *params[] = {idem->scope, idem->key, idem->request, ttl};
     PGresult *res;
     *claimed = 0;
-    duban_status s = db_exec(c, conn, &res,
-                             "INSERT INTO idempotency_key (scope, key, request_hash, status, body) "
-                             "VALUES ($1, $2, encode(sha256(convert_to($3, 'UTF8')), 'hex'), 0, '') "
-                             "ON CONFLICT DO NOTHING RETURNING 1",
-                             3, params);
+    duban_status s = purge_expired(c, conn, ttl);
+    if (s != DUBAN_OK)
+        return s;
+    s = db_exec(c, conn, &res,
+                "INSERT INTO idempotency_key (scope, key, request_hash, status, body) "
+                "VALUES ($1, $2, encode(sha256(convert_to($3, 'UTF8')), 'hex'), 0, '') "
+                "ON CONFLICT (scope, key) DO UPDATE SET request_hash = EXCLUDED.request_hash, status = 0, "
+                "location = NULL, body = '', created_at = now() "
+                "WHERE idempotency_key.created_at < now() - make_interval(hours => $4::int) RETURNING 1",
+                4, params);
     if (s != DUBAN_OK)
         return s;
     *claimed = PQntuples(res) == 1;

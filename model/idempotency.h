@@ -1,7 +1,9 @@
 /* Idempotent POSTs: the first answer to a request carrying an
  * Idempotency-Key is stored in the transaction that does the work, and a
  * retry with the same key and body gets that answer back instead of a
- * second write. Concurrent retries wait for the first to finish. */
+ * second write. Concurrent retries wait for the first to finish. A key is
+ * remembered for a number of hours (DUBAN_IDEMPOTENCY_TTL_H); after that it
+ * counts as never used, and its row is purged. */
 #ifndef DUBAN_IDEMPOTENCY_H
 #define DUBAN_IDEMPOTENCY_H
 
@@ -29,9 +31,14 @@ struct created {
  * so that the answer of an attempt rolled back is never kept. */
 void created_reset(struct created *out);
 
-/* Claims the key inside the current transaction. *claimed is 1 when this
- * request is the first; otherwise *replay holds the stored answer, or the
- * call fails (DUBAN_INVALID) because the key came with another request. */
+/* Sets how many hours (at least 1) a key is remembered; 24 until called.
+ * Called once at startup, before any request. */
+void idempotency_set_ttl_hours(int hours);
+
+/* Claims the key inside the current transaction, first purging some
+ * expired keys. *claimed is 1 when this request is the first (or the key
+ * had expired); otherwise *replay holds the stored answer, or the call
+ * fails (DUBAN_INVALID) because the key came with another request. */
 duban_status idempotency_claim(struct call *c, PGconn *conn, const struct idempotency *idem, struct created *replay,
                                int *claimed);
 
