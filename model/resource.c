@@ -189,13 +189,6 @@ struct create_args {
     struct created *out;
 };
 
-/* Forgets what an attempt that was rolled back answered. */
-static void created_reset(struct created *out)
-{
-    json_decref(out->doc);
-    memset(out, 0, sizeof *out);
-}
-
 /* One attempt: the hooks work on a copy of the body, so that a retried
  * transaction starts again from the request as the client sent it. */
 static duban_status create_work(struct call *c, PGconn *conn, void *arg)
