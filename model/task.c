@@ -311,22 +311,33 @@ static duban_status prepare_task(struct call *c, PGconn *conn, struct write *w)
     return s;
 }
 
-/* Makes the task's leaders or units exactly the ordered ids of `list`. */
+/* Makes the task's leaders or units exactly the ordered ids of `want`
+ * (absent counts as empty), given the ids it had (`had`). Only the rows
+ * that differ are written, so that the journal shows the assignments that
+ * changed and nothing for a list sent back unchanged: rows no longer
+ * wanted are deleted, kept rows whose place changed are moved (one UPDATE,
+ * the positions' uniqueness being checked at its end), new ones inserted. */
 static duban_status store_assignments(struct call *c, PGconn *conn, const char *table, const char *column,
-                                      const char *id, const json_t *list)
+                                      const char *id, const json_t *had, const json_t *want)
 {
-    char sql[256];
-    const char *del[] = {id};
-    snprintf(sql, sizeof sql, "DELETE FROM %s WHERE task_id = $1", table);
-    duban_status s = db_run(c, conn, sql, 1, del);
-    if (s != DUBAN_OK || !json_array_size(list))
-        return s;
-    char *ids = sql_text(list);
+    if (json_array_size(had) == json_array_size(want) && (!json_array_size(want) || json_equal(had, want)))
+        return DUBAN_OK;
+    char *ids = json_array_size(want) ? sql_text(want) : strdup("{}");
     const char *params[] = {id, ids};
-    snprintf(sql, sizeof sql,
-             "INSERT INTO %s (task_id, %s, position) SELECT $1, x, n FROM unnest($2::bigint[]) WITH ORDINALITY a(x, n)",
-             table, column);
-    s = db_run(c, conn, sql, 2, params);
+    /* each statement names the table, then the column, at most twice */
+    const char *const steps[] = {
+        "DELETE FROM %s WHERE task_id = $1 AND %s <> ALL ($2::bigint[])",
+        "UPDATE %s t SET position = a.n FROM unnest($2::bigint[]) WITH ORDINALITY a(x, n) "
+        "WHERE t.task_id = $1 AND t.%s = a.x AND t.position <> a.n",
+        "INSERT INTO %s (task_id, %s, position) SELECT $1, x, n FROM unnest($2::bigint[]) WITH ORDINALITY a(x, n) "
+        "WHERE NOT EXISTS (SELECT 1 FROM %s t WHERE t.task_id = $1 AND t.%s = a.x)",
+    };
+    duban_status s = ids ? DUBAN_OK : DUBAN_ERROR;
+    for (size_t i = 0; s == DUBAN_OK && i < sizeof steps / sizeof *steps; i++) {
+        char sql[512];
+        snprintf(sql, sizeof sql, steps[i], table, column, table, column);
+        s = db_run(c, conn, sql, 2, params);
+    }
     free(ids);
     return s;
 }
@@ -345,9 +356,11 @@ static duban_status finish_task(struct call *c, PGconn *conn, struct write *w)
     place_of(w->doc, &p);
     char id[24];
     id_text(w->id, id);
-    duban_status s = store_assignments(c, conn, "task_leader", "leader_id", id, json_object_get(w->doc, "leader_ids"));
+    duban_status s = store_assignments(c, conn, "task_leader", "leader_id", id, json_object_get(w->old, "leader_ids"),
+                                       json_object_get(w->doc, "leader_ids"));
     if (s == DUBAN_OK)
-        s = store_assignments(c, conn, "task_unit", "unit_id", id, json_object_get(w->doc, "unit_ids"));
+        s = store_assignments(c, conn, "task_unit", "unit_id", id, json_object_get(w->old, "unit_ids"),
+                              json_object_get(w->doc, "unit_ids"));
     if (s == DUBAN_OK && w->old && !same_group(&p, &was))
         s = repath(c, conn, &was, was.position, w->id, 0);
     if (s == DUBAN_OK) {
