@@ -11,6 +11,7 @@
 #include "api/problem.h"
 #include "api/request.h"
 #include "api/router.h"
+#include "model/text.h"
 
 void call_for_request(struct call *c, const struct _u_response *res, struct app *app)
 {
@@ -134,8 +135,8 @@ int idempotency_or_reply(const struct _u_request *req, struct _u_response *res, 
     const char *key = header(req, "Idempotency-Key");
     if (!key)
         return 0;
-    if (!*key || strlen(key) > 200) {
-        reply_problem(req, res, 400, "Idempotency-Key must have 1 to 200 characters", NULL);
+    if (!*key || strlen(key) > 200 || !utf8_valid(key, strlen(key))) {
+        reply_problem(req, res, 400, "Idempotency-Key must have 1 to 200 characters of UTF-8 text", NULL);
         return -1;
     }
     const struct exchange *ex = exchange_of(res);

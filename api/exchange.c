@@ -10,6 +10,7 @@
 #include "api/app.h"
 #include "api/compress.h"
 #include "api/problem.h"
+#include "api/request.h"
 #include "model/log.h"
 
 static int64_t now_ns(void)
@@ -133,6 +134,8 @@ int cb_exchange_begin(const struct _u_request *req, struct _u_response *res, voi
         snprintf(detail, sizeof detail, "the request body exceeds %zu bytes", limit);
         return reply_problem(req, res, 413, detail, NULL);
     }
+    if (url_or_reply(req, res) != 0)
+        return U_CALLBACK_COMPLETE;
     return U_CALLBACK_CONTINUE;
 }
 

@@ -1,6 +1,11 @@
 #include "api/problem.h"
 
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "api/exchange.h"
+#include "model/text.h"
 
 static const char *title_of(int status)
 {
@@ -23,21 +28,54 @@ static const char *title_of(int status)
     }
 }
 
+/* The request's path as a URI reference: bytes outside printable ASCII
+ * (raw UTF-8 or not) are percent-encoded, and a long path is cut. */
+static json_t *instance_of(const struct _u_request *req)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    char out[512];
+    size_t used = 0;
+    for (const unsigned char *p = (const unsigned char *)(req->url_path ? req->url_path : "/");
+         *p && used + 4 < sizeof out; p++) {
+        if (*p > 0x20 && *p < 0x7F) {
+            out[used++] = (char)*p;
+        } else {
+            out[used++] = '%';
+            out[used++] = hex[*p >> 4];
+            out[used++] = hex[*p & 15];
+        }
+    }
+    out[used] = '\0';
+    return json_string(used ? out : "/");
+}
+
 int reply_problem(const struct _u_request *req, struct _u_response *res, int status,
                   const char *detail, json_t *errors)
 {
-    json_t *instance = json_string(req->url_path ? req->url_path : "/");
-    if (!instance) /* not UTF-8: the path cannot be shown as it came */
-        instance = json_string("/");
-    json_t *body = json_pack("{s:s,s:s,s:i,s:s,s:o}", "type", "about:blank", "title", title_of(status),
-                             "status", status, "detail", detail ? detail : title_of(status), "instance", instance);
+    json_t *body = json_object();
+    json_object_set_new(body, "type", json_string("about:blank"));
+    json_object_set_new(body, "title", json_string(title_of(status)));
+    json_object_set_new(body, "status", json_integer(status));
+    char safe[1024];
+    text_sanitize(safe, sizeof safe, detail && *detail ? detail : title_of(status));
+    json_object_set_new(body, "detail", json_string(safe));
+    json_object_set_new(body, "instance", instance_of(req));
     if (errors && json_array_size(errors) > 0)
         json_object_set(body, "errors", errors);
     if (status == 503)
         ulfius_add_header_to_response(res, "Retry-After", "2");
-    reply_json_as(res, status, body, "application/problem+json");
+    char *text = json_dumps(body, JSON_COMPACT);
     json_decref(body);
-    return U_CALLBACK_COMPLETE;
+    if (!text) { /* out of memory: a fixed body, still a whole problem */
+        char fallback[160];
+        int len = snprintf(fallback, sizeof fallback,
+                           "{\"type\":\"about:blank\",\"title\":\"%s\",\"status\":%d,\"detail\":\"%s\",\"instance\":\"/\"}",
+                           title_of(status), status, title_of(status));
+        return reply_text(res, status, fallback, (size_t)len, "application/problem+json");
+    }
+    int rc = reply_text(res, status, text, strlen(text), "application/problem+json");
+    free(text);
+    return rc;
 }
 
 int problem_http_status(duban_status s)

@@ -8,6 +8,7 @@
 #include "api/app.h"
 #include "api/problem.h"
 #include "api/router.h"
+#include "model/text.h"
 
 const char *header(const struct _u_request *req, const char *name)
 {
@@ -23,6 +24,102 @@ static int64_t parse_positive(const char *text)
     errno = 0;
     long long v = strtoll(text, &end, 10);
     return errno || *end ? 0 : v;
+}
+
+/* The value of a hexadecimal digit, or -1. */
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+        return (c | 0x20) - 'a' + 10;
+    return -1;
+}
+
+/* Decodes the %XX escapes of the n bytes at s into out (room for n + 1),
+ * as the URL's parts reach duban; a malformed escape stays as it is.
+ * Returns the decoded length (the text may hold NUL bytes). */
+static size_t percent_decode(const char *s, size_t n, char *out)
+{
+    size_t used = 0;
+    for (size_t i = 0; i < n; i++) {
+        int hi = s[i] == '%' && i + 2 < n ? hex_value(s[i + 1]) : -1;
+        int lo = hi >= 0 ? hex_value(s[i + 2]) : -1;
+        if (lo >= 0) {
+            out[used++] = (char)(hi * 16 + lo);
+            i += 2;
+        } else {
+            out[used++] = s[i];
+        }
+    }
+    out[used] = '\0';
+    return used;
+}
+
+/* Reports in c when the n decoded bytes at text are not UTF-8 text: an
+ * invalid byte or a NUL (which would silently cut the text short). */
+static void check_text(struct call *c, const char *field, const char *text, size_t n)
+{
+    char shown[256];
+    if (utf8_valid(text, n) && !memchr(text, '\0', n))
+        return;
+    text_quote(shown, sizeof shown, text, n, 60);
+    call_field_error(c, field, "%s: '%s'", utf8_valid(text, n) ? "holds a NUL byte" : "is not valid UTF-8", shown);
+}
+
+/* Checks one name=value piece of the query string. */
+static void check_query_piece(struct call *c, const char *piece, size_t n, char *buf)
+{
+    size_t name_len = strcspn(piece, "=");
+    if (name_len > n)
+        name_len = n;
+    size_t len = percent_decode(piece, name_len, buf);
+    if (!utf8_valid(buf, len) || memchr(buf, '\0', len)) {
+        char shown[256];
+        text_quote(shown, sizeof shown, buf, len, 60);
+        call_field_error(c, shown, "this parameter name is not UTF-8 text");
+        return;
+    }
+    char *name = strndup(buf, len);
+    if (name_len < n) {
+        len = percent_decode(piece + name_len + 1, n - name_len - 1, buf);
+        check_text(c, name ? name : "query", buf, len);
+    }
+    free(name);
+}
+
+int url_or_reply(const struct _u_request *req, struct _u_response *res)
+{
+    const char *url = req->http_url ? req->http_url : "";
+    size_t url_len = strlen(url), path_len = strcspn(url, "?");
+    char *buf = malloc(url_len + 1);
+    if (!buf) {
+        reply_problem(req, res, 500, "out of memory", NULL);
+        return -1;
+    }
+    struct call c;
+    call_init(&c, NULL);
+    check_text(&c, "path", buf, percent_decode(url, path_len, buf));
+    for (const char *p = url + path_len + (path_len < url_len); p < url + url_len;) {
+        size_t n = strcspn(p, "&");
+        if (n)
+            check_query_piece(&c, p, n, buf);
+        p += n + (p[n] == '&');
+    }
+    free(buf);
+    if (!c.errors)
+        return 0;
+    char detail[256] = "the URL is not UTF-8 text in:";
+    size_t i;
+    json_t *e;
+    json_array_foreach(c.errors, i, e) {
+        size_t used = strlen(detail);
+        snprintf(detail + used, sizeof detail - used, "%s %s", i ? "," : "",
+                 json_string_value(json_object_get(e, "field")));
+    }
+    reply_problem(req, res, 400, detail, c.errors);
+    call_clear(&c);
+    return -1;
 }
 
 int64_t path_id(const struct _u_request *req) { return parse_positive(u_map_get(req->map_url, ROUTE_ID)); }
@@ -69,8 +166,9 @@ int known_query_or_reply(const struct _u_request *req, struct _u_response *res, 
             a++;
         if (a && *a)
             continue;
-        char detail[128];
-        snprintf(detail, sizeof detail, "unknown query parameter '%.60s'", out->items[i].name);
+        char detail[320], shown[256];
+        snprintf(detail, sizeof detail, "unknown query parameter '%s'",
+                 text_quote(shown, sizeof shown, out->items[i].name, strlen(out->items[i].name), 60));
         reply_problem(req, res, 400, detail, NULL);
         return -1;
     }
@@ -88,6 +186,26 @@ static int media_type_is(const char *content_type, const char *type)
     return len == strlen(type) && strncasecmp(content_type, type, len) == 0;
 }
 
+/* Answers 400 for a body that is not UTF-8, showing where: its line and
+ * column, and the text around the first bad byte (which names the JSON
+ * field or value it is in). */
+static void reply_not_utf8(const struct _u_request *req, struct _u_response *res, const char *body, size_t len)
+{
+    size_t bad = utf8_invalid_at(body, len), from = bad > 40 ? bad - 40 : 0, line = 1, column = 1;
+    while (from < bad && ((unsigned char)body[from] & 0xC0) == 0x80)
+        from++;
+    for (size_t i = 0; i < bad; i += utf8_sequence(body + i, bad - i), column++)
+        if (body[i] == '\n') {
+            line++;
+            column = 0;
+        }
+    char shown[256], detail[400];
+    text_quote(shown, sizeof shown, body + from, len - from, 60);
+    snprintf(detail, sizeof detail, "the body is not valid UTF-8: byte 0x%02X at line %zu, column %zu, in '%s%s'",
+             (unsigned char)body[bad], line, column, from > 0 ? "\xE2\x80\xA6" : "", shown);
+    reply_problem(req, res, 400, detail, NULL);
+}
+
 int json_body_or_reply(const struct _u_request *req, struct _u_response *res, int patch, json_t **out)
 {
     *out = NULL;
@@ -97,6 +215,10 @@ int json_body_or_reply(const struct _u_request *req, struct _u_response *res, in
                       patch ? "send the body as application/merge-patch+json or application/json"
                             : "send the body as application/json",
                       NULL);
+        return -1;
+    }
+    if (!utf8_valid(req->binary_body, req->binary_body_length)) {
+        reply_not_utf8(req, res, req->binary_body, req->binary_body_length);
         return -1;
     }
     json_error_t error;

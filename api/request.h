@@ -12,6 +12,12 @@
 
 struct app;
 
+/* Checks that the path and every query parameter's name and value, once
+ * percent-decoded, are UTF-8 text without NUL bytes; answers 400 naming
+ * each one that is not (quoted with its bad bytes as \xHH). Runs first for
+ * every request, so no route can read text that is not UTF-8. */
+int url_or_reply(const struct _u_request *req, struct _u_response *res);
+
 /* The positive id in the path, or 0 when it is not one. */
 int64_t path_id(const struct _u_request *req);
 

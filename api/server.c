@@ -24,6 +24,10 @@ int server_init(struct _u_instance *instance, struct app *app)
     instance->max_post_body_size = (app->cfg.max_import_bytes > app->cfg.max_body_bytes ? app->cfg.max_import_bytes
                                                                                       : app->cfg.max_body_bytes) + 1;
     instance->allowed_post_processor = U_POST_PROCESS_NONE;
+    /* ulfius would silently drop every query value that is not UTF-8 (a
+     * filter then ignored); duban checks the URL itself and answers 400
+     * (url_or_reply, first thing for every request). */
+    instance->check_utf8 = 0;
     instance->timeout = (unsigned int)app->cfg.idle_timeout_s;
     app->router = router_new(instance, app);
     if (!app->router)

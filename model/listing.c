@@ -56,10 +56,10 @@ static int value_ok(struct call *c, const struct filter *f, const char *v)
         ok = parse_long(v, f->min, f->max) >= f->min;
         break;
     case FILTER_DATE:
-        ok = valid_date(v);
+        ok = date_valid(v);
         break;
     case FILTER_TIME:
-        ok = valid_date(v) || valid_timestamp(v);
+        ok = date_valid(v) || timestamp_valid(v);
         break;
     case FILTER_TEXT:
         ok = *v && utf8_length(v) <= 200;
@@ -74,8 +74,16 @@ static int value_ok(struct call *c, const struct filter *f, const char *v)
             ok = strcmp(*p, v) == 0;
         break;
     }
-    if (!ok)
-        call_field_error(c, f->name, "'%.60s' is not a valid value", v);
+    if (!ok) {
+        char shown[256];
+        text_quote(shown, sizeof shown, v, strlen(v), 60);
+        if (f->type == FILTER_DATE)
+            call_field_error(c, f->name, "'%s' is not %s", shown, DATE_RULE);
+        else if (f->type == FILTER_TIME)
+            call_field_error(c, f->name, "'%s' is not %s, nor an RFC 3339 date-time", shown, DATE_RULE);
+        else
+            call_field_error(c, f->name, "'%s' is not a valid value", shown);
+    }
     return ok;
 }
 
@@ -125,7 +133,9 @@ static int parse_sort(struct call *c, struct list_query *qr, const char *text)
         while (k && k->name && strcmp(k->name, item + desc) != 0)
             k++;
         if (!k || !k->name) {
-            call_field_error(c, "sort", "cannot sort by '%.40s'", item + desc);
+            char shown[160];
+            call_field_error(c, "sort", "cannot sort by '%s'",
+                             text_quote(shown, sizeof shown, item + desc, strlen(item + desc), 40));
             return 0;
         }
         size_t used = strlen(qr->order);

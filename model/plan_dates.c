@@ -3,6 +3,8 @@
  * globals but constant tables, only libc). */
 #include "model/plan_internal.h"
 
+#include "model/dates.h"
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,19 +13,9 @@
 /* Dates                                                              */
 /* ------------------------------------------------------------------ */
 
-static int days_in_month(int y, int m)
-{
-    static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-
-    return m == 2 && leap ? 29 : days[m - 1];
-}
-
-/* 1 when y-m-d is a real date with y in 1900..2199. */
-int date_ok(int y, int m, int d)
-{
-    return y >= 1900 && y <= 2199 && m >= 1 && m <= 12 && d >= 1 && d <= days_in_month(y, m);
-}
+/* 1 when y-m-d is a real date in the year range every date of duban
+ * shares (model/dates.h). */
+int date_ok(int y, int m, int d) { return date_is_real(y, m, d); }
 
 /* Writes y-m-d (already checked by date_ok) as "YYYY-MM-DD". */
 static void format_date(char out[11], int y, int m, int d)
@@ -50,10 +42,10 @@ static int add_months(const char *from, int months, char out[11])
 
     y = total / 12;
     m = total % 12 + 1;
-    if (y < 1900 || y > 2199)
+    if (y < DATE_MIN_YEAR || y > DATE_MAX_YEAR)
         return -1;
-    if (d > days_in_month(y, m))
-        d = days_in_month(y, m);
+    if (d > date_days_in_month(y, m))
+        d = date_days_in_month(y, m);
     format_date(out, y, m, d);
     return 0;
 }
@@ -144,7 +136,7 @@ int cur_year(struct cur *c, int *y)
         return 0;
     cur_blanks(c);
     *y = v;
-    return v >= 1900 && v <= 2199;
+    return v >= DATE_MIN_YEAR && v <= DATE_MAX_YEAR;
 }
 
 /* Reads a number from 1 to 99: one or two arabic digits, or Chinese
@@ -203,14 +195,14 @@ static int due_after_month(struct cur c, int y, int m, int bare, struct due *d)
         return 0;
     if (cur_any(&c, ends)) {
         cur_lit(&c, "前");
-        day = days_in_month(y, m);
+        day = date_days_in_month(y, m);
     } else {
         struct cur k = c;
         if (cur_small(&k, &day) && cur_lit(&k, "日") && cur_any(&k, before) &&
             date_ok(y, m, day)) {
             c = k;
         } else if (bare) {
-            day = days_in_month(y, m);
+            day = date_days_in_month(y, m);
         } else {
             return 0;
         }

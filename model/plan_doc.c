@@ -5,6 +5,9 @@
  * only libc). */
 #include "model/plan_internal.h"
 
+#include "model/dates.h"
+#include "model/text.h"
+
 #include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -173,55 +176,11 @@ int plan_recurrence_from_name(const char *name, enum plan_recurrence *out)
     return -1;
 }
 
-int plan_date_is_valid(const char *s)
-{
-    int v[3] = {0, 0, 0};
-    static const int widths[3] = {4, 2, 2};
-    const char *p = s;
-
-    if (!s)
-        return 0;
-    for (int f = 0; f < 3; f++) {
-        for (int k = 0; k < widths[f]; k++, p++) {
-            if (*p < '0' || *p > '9')
-                return 0;
-            v[f] = v[f] * 10 + (*p - '0');
-        }
-        if (*p != (f < 2 ? '-' : '\0'))
-            return 0;
-        p++;
-    }
-    return date_ok(v[0], v[1], v[2]);
-}
+int plan_date_is_valid(const char *s) { return date_valid(s); }
 
 /* ------------------------------------------------------------------ */
 /* The input check                                                    */
 /* ------------------------------------------------------------------ */
-
-/* Length of the UTF-8 sequence at s (n > 0 bytes), or 0 when it is not a
- * well-formed, shortest-form encoding of a scalar value. */
-static size_t u8_seq_len(const unsigned char *s, size_t n)
-{
-    unsigned c = s[0], lo = 0x80, hi = 0xBF;
-    size_t extra;
-
-    if (c >= 0xC2 && c <= 0xDF)
-        extra = 1;
-    else if (c >= 0xE0 && c <= 0xEF)
-        extra = 2;
-    else if (c >= 0xF0 && c <= 0xF4)
-        extra = 3;
-    else
-        return 0;
-    lo = c == 0xE0 ? 0xA0 : c == 0xF0 ? 0x90 : lo;
-    hi = c == 0xED ? 0x9F : c == 0xF4 ? 0x8F : hi;
-    if (n <= extra || s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t k = 2; k <= extra; k++)
-        if ((s[k] & 0xC0) != 0x80)
-            return 0;
-    return extra + 1;
-}
 
 /* The 1-based line of byte offset `off` in text. */
 static int line_at(const char *text, size_t off)
@@ -260,7 +219,7 @@ int plan_text_check(const char *text, size_t len, struct plan_doc *doc)
             plan_doc_add_issue(doc, line, 1, "control byte 0x%02X at offset %zu", s[i], i);
             return -1;
         }
-        if (s[i] >= 0x80 && (k = u8_seq_len(s + i, len - i)) == 0) {
+        if (s[i] >= 0x80 && (k = utf8_sequence(text + i, len - i)) == 0) {
             plan_doc_add_issue(doc, line, 1, "invalid UTF-8 at offset %zu", i);
             return -1;
         }

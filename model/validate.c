@@ -5,52 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-size_t utf8_length(const char *text)
-{
-    size_t n = 0;
-    for (; *text; text++)
-        n += ((unsigned char)*text & 0xC0) != 0x80;
-    return n;
-}
-
-int valid_date(const char *text)
-{
-    int y, m, d, used = 0;
-    if (strlen(text) != 10 || sscanf(text, "%4d-%2d-%2d%n", &y, &m, &d, &used) != 3 || used != 10 ||
-        text[4] != '-' || text[7] != '-')
-        return 0;
-    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    return y >= 1900 && y <= 9999 && m >= 1 && m <= 12 && d >= 1 && d <= days[m - 1] + (m == 2 && leap);
-}
-
-int valid_timestamp(const char *text)
-{
-    char date[11];
-    int h, mi, sec, used = 0;
-    if (strlen(text) < 20 || text[10] != 'T')
-        return 0;
-    memcpy(date, text, 10);
-    date[10] = '\0';
-    if (!valid_date(date) || sscanf(text + 11, "%2d:%2d:%2d%n", &h, &mi, &sec, &used) != 3 || used != 8 ||
-        h > 23 || mi > 59 || sec > 60)
-        return 0;
-    const char *p = text + 19;
-    if (*p == '.') {
-        p++;
-        if (!isdigit((unsigned char)*p))
-            return 0;
-        while (isdigit((unsigned char)*p))
-            p++;
-    }
-    if (strcmp(p, "Z") == 0)
-        return 1;
-    int zh, zm;
-    used = 0;
-    return (*p == '+' || *p == '-') && sscanf(p + 1, "%2d:%2d%n", &zh, &zm, &used) == 2 && used == 5 &&
-           !p[6] && zh <= 23 && zm <= 59;
-}
-
 static const struct field *find_field(const struct fieldset *set, const char *name)
 {
     for (size_t i = 0; i < set->count; i++)
@@ -136,11 +90,11 @@ static void check_value(struct call *c, const struct field *f, const json_t *v)
             call_field_error(c, f->name, "must have %ld to %ld characters", f->min, f->max);
         break;
     case FIELD_DATE:
-        if (!valid_date(s))
-            call_field_error(c, f->name, "must be a date written YYYY-MM-DD");
+        if (!date_valid(s))
+            call_field_error(c, f->name, "must be " DATE_RULE);
         break;
     case FIELD_TIMESTAMP:
-        if (!valid_timestamp(s))
+        if (!timestamp_valid(s))
             call_field_error(c, f->name, "must be an RFC 3339 date-time such as 2027-01-31T08:00:00Z");
         break;
     case FIELD_INT:

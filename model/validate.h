@@ -9,10 +9,12 @@
 #include <stddef.h>
 
 #include "model/call.h"
+#include "model/dates.h"
+#include "model/text.h"
 
 enum field_type {
     FIELD_TEXT,       /* a string of min..max characters */
-    FIELD_DATE,       /* "YYYY-MM-DD", a real date */
+    FIELD_DATE,       /* "YYYY-MM-DD", a real date (model/dates.h) */
     FIELD_TIMESTAMP,  /* RFC 3339 date-time, e.g. 2026-01-31T08:00:00Z */
     FIELD_INT,        /* an integer in min..max */
     FIELD_ENUM,       /* one of choices */
@@ -42,15 +44,6 @@ struct fieldset {
  * that doc then holds only known fields. Returns DUBAN_OK, DUBAN_BAD_INPUT
  * or DUBAN_INVALID with every problem in c->errors. */
 duban_status validate_document(struct call *c, const struct fieldset *set, json_t *doc);
-
-/* 1 when text is a real calendar date written YYYY-MM-DD. */
-int valid_date(const char *text);
-
-/* 1 when text is an RFC 3339 date-time with a time zone. */
-int valid_timestamp(const char *text);
-
-/* The number of UTF-8 characters in a valid UTF-8 string. */
-size_t utf8_length(const char *text);
 
 /* The text of a scalar JSON value for a SQL parameter (malloc'd), NULL for
  * null or a missing value. Arrays become PostgreSQL array literals. */
