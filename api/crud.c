@@ -213,7 +213,8 @@ int cb_crud_list(const struct _u_request *req, struct _u_response *res, void *ro
     }
     struct param_list rows = q;   /* q as the model reads it; links keep fields */
     struct fields f;
-    if (fields_or_reply(req, res, take_param(&rows, "fields"), spec->json, t->resource->name, &f) != 0)
+    const char *name = t->resource ? t->resource->name : "entry";
+    if (fields_or_reply(req, res, take_param(&rows, "fields"), spec->json, name, &f) != 0)
         return U_CALLBACK_COMPLETE;
     struct call c;
     call_for_request(&c, res, app);

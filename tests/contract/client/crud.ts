@@ -3,7 +3,8 @@
 // contract into the `paths` types, openapi-fetch calls duban with them. If
 // the contract and this code disagree about a path, a parameter or a
 // field, tsc refuses to compile it; if duban and the contract disagree,
-// the run fails.
+// the run fails. It also revalidates a list (If-None-Match → 304) and reads
+// a sparse task (fields=).
 import createClient from 'openapi-fetch';
 import type { paths, components } from './schema.js';
 
@@ -80,6 +81,16 @@ async function main(): Promise<void> {
 
   const listed = await client.GET('/api/v1/tasks', { params: { query: { plan_id: plan.data.id, unit_id: partner.data.id, role: 'lead', limit: 10 } } });
   check(listed.data?.total === 1 && listed.data.items[0]?.id === id, 'list by lead unit');
+  const listTag = listed.response.headers.get('ETag');
+  check(listTag, 'a list has an ETag');
+  const revalidated = await client.GET('/api/v1/tasks', {
+    params: { query: { plan_id: plan.data.id, unit_id: partner.data.id, role: 'lead', limit: 10 }, header: { 'If-None-Match': listTag } },
+  });
+  check(revalidated.response.status === 304, `list If-None-Match: ${revalidated.response.status}`);
+
+  const sparse = await client.GET('/api/v1/tasks/{id}', { params: { path: { id }, query: { fields: 'id,title,units.name' } } });
+  check(JSON.stringify(sparse.data) === JSON.stringify({ id, title: replaced.data?.title, units: (replaced.data?.units ?? []).map((u) => ({ name: u.name })) }),
+    `fields: ${JSON.stringify(sparse.data)}`);
 
   const removed = await client.DELETE('/api/v1/tasks/{id}', { params: { path: { id } } });
   check(removed.response.status === 204, `delete task: ${removed.response.status}`);
