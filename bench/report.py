@@ -17,6 +17,7 @@ import statistics
 import sys
 
 CEILING_HTTP, CEILING_DB, PGBENCH = "ceiling_http", "ceiling_db", "pgbench"
+PEER = "peer_"   # the key of the peer's run of scenario KEY is peer_KEY
 
 
 def read_tsv(path, width):
@@ -77,8 +78,8 @@ def group_runs(rows):
 
 def throughput_table(groups):
     out = ["| scenario | conns | req/s | p50 ms | p99 ms | errors | CPU µs/req duban + PostgreSQL "
-           "| peak RSS MB | ÷ ceiling |",
-           "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+           "| peak RSS MB | ÷ ceiling | ÷ peer |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for (key, conns), g in groups.items():
         runs = g["runs"]
         rps = median([r["rps"] for r in runs])
@@ -101,8 +102,11 @@ def throughput_table(groups):
             base = groups.get((CEILING_DB, conns))
             if base and rps is not None and median([r["rps"] for r in base["runs"]]):
                 ratio = f"{rps / median([r['rps'] for r in base['runs']]):.2f}×"
+        peer, base = "—", groups.get((PEER + key, conns))
+        if base and rps is not None and median([r["rps"] for r in base["runs"]]):
+            peer = f"{rps / median([r['rps'] for r in base['runs']]):.2f}×"
         out.append(f"| {g['label']} | {conns} | {spread([r['rps'] for r in runs], f_rate)} | {p50} "
-                   f"| {spread([r['p99'] for r in runs], f_ms)} | {err} | {cpu} | {rss} | {ratio} |")
+                   f"| {spread([r['p99'] for r in runs], f_ms)} | {err} | {cpu} | {rss} | {ratio} | {peer} |")
     return out
 
 
@@ -141,8 +145,9 @@ def main():
         out += ["", "## Throughput and latency", "",
                 "Median of the repetitions, min–max in brackets. `÷ ceiling`: duban's median req/s divided by "
                 "the HTTP + database ceiling's at the same connections (for that ceiling: divided by the "
-                "HTTP ceiling's). CPU: process CPU time per completed request, duban (or the ceiling "
-                "program) and its PostgreSQL backends. Errors: non-2xx/3xx answers and socket errors, "
+                "HTTP ceiling's). `÷ peer`: duban's median req/s divided by the Node peer's (bench/peer, rows "
+                "labelled peer) at the same connections. CPU: process CPU time per completed request, duban (or "
+                "the ceiling program, or the peer) and its PostgreSQL backends. Errors: non-2xx/3xx answers and socket errors, "
                 "all repetitions. pgbench: transactions/s, average latency.", ""]
         out += throughput_table(groups)
     imports = read_tsv(os.path.join(d, "imports.tsv"), 10)
