@@ -210,8 +210,99 @@ static int sqlstate_is(const struct call *c, const char *state) { return strcmp(
 
 static int retryable(const struct call *c) { return sqlstate_is(c, "40001") || sqlstate_is(c, "40P01"); }
 
+/* Tables that hold a field of another resource: a task's ordered lists. */
+static const struct {
+    const char *table, *field;
+} TABLE_FIELDS[] = {
+    {"task_leader", "leader_ids"},
+    {"task_unit", "unit_ids"},
+};
+
+/* Constraints not named after the column they guard. */
+static const struct {
+    const char *constraint, *field;
+} CONSTRAINT_FIELDS[] = {
+    {"task_sibling_position", "position"},
+    {"task_check", "title"},
+    {"plan_check", "ends_on"},
+    {"api_token_check", "unit_id"},
+    {"unit_name_pkey", "name"},
+};
+
+/* The request field a broken rule of the data is about, into field ("" when
+ * it cannot be known): from the table for a task's lists, else the column
+ * PostgreSQL names (a missing value), the table above, or the column in a
+ * constraint named as PostgreSQL names them: <table>_<column>_fkey, _key
+ * or _check. */
+static void field_of(const PGresult *res, char *field, size_t size)
+{
+    const char *table = PQresultErrorField(res, PG_DIAG_TABLE_NAME);
+    const char *column = PQresultErrorField(res, PG_DIAG_COLUMN_NAME);
+    const char *constraint = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
+    static const char *const suffixes[] = {"_fkey", "_key", "_check"};
+    field[0] = '\0';
+    for (size_t i = 0; table && i < sizeof TABLE_FIELDS / sizeof *TABLE_FIELDS; i++)
+        if (strcmp(table, TABLE_FIELDS[i].table) == 0) {
+            snprintf(field, size, "%s", TABLE_FIELDS[i].field);
+            return;
+        }
+    if (column) {
+        snprintf(field, size, "%s", column);
+        return;
+    }
+    if (!constraint)
+        return;
+    for (size_t i = 0; i < sizeof CONSTRAINT_FIELDS / sizeof *CONSTRAINT_FIELDS; i++)
+        if (strcmp(constraint, CONSTRAINT_FIELDS[i].constraint) == 0) {
+            snprintf(field, size, "%s", CONSTRAINT_FIELDS[i].field);
+            return;
+        }
+    size_t prefix = table ? strlen(table) : 0;
+    if (!table || strncmp(constraint, table, prefix) != 0 || constraint[prefix] != '_')
+        return;
+    const char *rest = constraint + prefix + 1;
+    size_t len = strlen(rest);
+    for (size_t i = 0; i < sizeof suffixes / sizeof *suffixes; i++) {
+        size_t cut = strlen(suffixes[i]);
+        if (len > cut && strcmp(rest + len - cut, suffixes[i]) == 0) {
+            snprintf(field, size, "%.*s", (int)(len - cut), rest);
+            return;
+        }
+    }
+}
+
+/* A value breaks a rule of the data (SQLSTATE class 22 or 23): a 409 for
+ * a value taken, else a 422, naming the field when it can be known. A
+ * caller deleting a row turns 23503 (still referenced) into a conflict. */
+static duban_status rule_broken(struct call *c, const PGresult *res)
+{
+    char field[64];
+    field_of(res, field, sizeof field);
+    duban_status s = DUBAN_INVALID;
+    const char *detail = "a value breaks a rule of the data", *message = "is not allowed here";
+    if (sqlstate_is(c, "23505")) {
+        s = DUBAN_CONFLICT;
+        detail = "a value that must be unique is already taken";
+        message = "is already taken";
+    } else if (sqlstate_is(c, "23503")) {
+        detail = "a value refers to something that does not exist";
+        message = "refers to something that does not exist";
+    } else if (sqlstate_is(c, "23502")) {
+        message = "is required";
+    } else if (strncmp(c->sqlstate, "22", 2) == 0) {
+        detail = "a value is not valid";
+        message = "is not a valid value";
+    }
+    if (field[0])
+        call_field_error(c, field, "%s", message);
+    return call_fail(c, s, "%s", detail);
+}
+
 /* Maps a failed result (or none at all) to a status; the one place where
- * SQLSTATEs become statuses. Records the SQLSTATE and constraint in c. */
+ * SQLSTATEs become statuses. Records the SQLSTATE and constraint in c.
+ * Only a database that cannot be reached or did not answer in time (or
+ * kept failing to serialise) is DUBAN_UNAVAILABLE; a broken rule is the
+ * client's; anything else is a defect, logged with the request id. */
 static duban_status failure_status(struct call *c, PGconn *conn, const PGresult *res)
 {
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
@@ -225,15 +316,15 @@ static duban_status failure_status(struct call *c, PGconn *conn, const PGresult 
         log_msg(LOG_WARN, "database connection lost: %s", res ? PQresultErrorMessage(res) : PQerrorMessage(conn));
         return call_fail(c, DUBAN_UNAVAILABLE, "the database connection was lost");
     }
-    if (sqlstate_is(c, "23505"))
-        return call_fail(c, DUBAN_CONFLICT, "a value that must be unique is already taken");
     if (strncmp(state, "23", 2) == 0 || strncmp(state, "22", 2) == 0)
-        return call_fail(c, DUBAN_INVALID, "a value breaks a rule of the data");
+        return rule_broken(c, res);
     if (retryable(c))
         return call_fail(c, DUBAN_UNAVAILABLE, "the database could not serialise this change");
     if (sqlstate_is(c, "57014") || sqlstate_is(c, "55P03"))
         return call_fail(c, DUBAN_UNAVAILABLE, "the database did not answer in time");
-    log_msg(LOG_ERROR, "database error %s: %s", state, PQresultErrorMessage(res));
+    const char *message = PQresultErrorMessage(res);
+    log_msg(LOG_ERROR, "database error %s: %.*s request_id=%s", state, (int)strcspn(message, "\n"), message,
+            c->request_id ? c->request_id : "-");
     return call_fail(c, DUBAN_ERROR, "unexpected database error");
 }
 

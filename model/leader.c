@@ -19,12 +19,11 @@ static duban_status prepare_leader(struct call *c, PGconn *conn, struct write *w
     if (w->doc)
         return c->errors ? DUBAN_INVALID : touch_tasks_showing(c, conn, w, "name", "task_leader", "leader_id");
     char tasks[128];
-    long n = still_used(c, conn, "SELECT task_id FROM task_leader WHERE leader_id = $1 ORDER BY task_id", w->id,
-                        tasks, sizeof tasks);
-    if (n < 0)
-        return DUBAN_UNAVAILABLE;
-    if (n == 0)
-        return DUBAN_OK;
+    long n;
+    duban_status s = still_used(c, conn, "SELECT task_id FROM task_leader WHERE leader_id = $1 ORDER BY task_id",
+                                w->id, tasks, sizeof tasks, &n);
+    if (s != DUBAN_OK || n == 0)
+        return s;
     return call_fail(c, DUBAN_CONFLICT, "leader %lld is still assigned to %ld task(s): %s; reassign them first",
                      (long long)w->id, n, tasks);
 }

@@ -32,10 +32,11 @@ static duban_status check_plan(struct call *c, PGconn *conn, struct write *w)
         return call_errors_status(c, DUBAN_INVALID);
     }
     char tops[128];
-    long n = still_used(c, conn, "SELECT id FROM task WHERE plan_id = $1 AND parent_id IS NULL ORDER BY position",
-                        w->id, tops, sizeof tops);
-    if (n < 0)
-        return DUBAN_UNAVAILABLE;
+    long n;
+    duban_status s = still_used(c, conn, "SELECT id FROM task WHERE plan_id = $1 AND parent_id IS NULL ORDER BY position",
+                                w->id, tops, sizeof tops, &n);
+    if (s != DUBAN_OK)
+        return s;
     if (n > 0 && !w->cascade)
         return call_fail(c, DUBAN_CONFLICT, "plan %lld still has tasks (top level: %s); delete with ?cascade=true "
                          "to remove them too", (long long)w->id, tops);

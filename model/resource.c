@@ -323,8 +323,10 @@ static duban_status delete_work(struct call *c, PGconn *conn, void *arg)
         const char *params[] = {idbuf};
         snprintf(sql, sizeof sql, "DELETE FROM %s WHERE id = $1", a->r->table);
         s = db_run(c, conn, sql, 1, params);
-        if (s == DUBAN_INVALID && strcmp(c->sqlstate, "23503") == 0)
+        if (s == DUBAN_INVALID && strcmp(c->sqlstate, "23503") == 0) {
+            call_clear(c); /* no field of the request is wrong */
             s = call_fail(c, DUBAN_CONFLICT, "%s %lld is still referenced", a->r->name, (long long)a->id);
+        }
     }
     if (s == DUBAN_OK && a->r->finish)
         s = a->r->finish(c, conn, &w);
@@ -339,7 +341,8 @@ duban_status resource_delete(struct call *c, const struct resource *r, int64_t i
     return db_write(c, delete_work, &a);
 }
 
-long still_used(struct call *c, PGconn *conn, const char *sql, int64_t id, char *ids, size_t size)
+duban_status still_used(struct call *c, PGconn *conn, const char *sql, int64_t id, char *ids, size_t size,
+                        long *count)
 {
     char idbuf[24], counted[512];
     id_text(id, idbuf);
@@ -347,12 +350,14 @@ long still_used(struct call *c, PGconn *conn, const char *sql, int64_t id, char 
     snprintf(counted, sizeof counted, "SELECT count(*), (SELECT string_agg(x::text, ', ') FROM (%s LIMIT 10) s(x)) "
              "FROM (%s) all_rows", sql, sql);
     PGresult *res;
-    if (db_exec(c, conn, &res, counted, 1, params) != DUBAN_OK)
-        return -1;
-    long n = atol(PQgetvalue(res, 0, 0));
-    snprintf(ids, size, "%s%s", PQgetvalue(res, 0, 1), n > 10 ? ", ..." : "");
+    *count = 0;
+    duban_status s = db_exec(c, conn, &res, counted, 1, params);
+    if (s != DUBAN_OK)
+        return s;
+    *count = atol(PQgetvalue(res, 0, 0));
+    snprintf(ids, size, "%s%s", PQgetvalue(res, 0, 1), *count > 10 ? ", ..." : "");
     PQclear(res);
-    return n;
+    return DUBAN_OK;
 }
 
 duban_status touch_tasks_showing(struct call *c, PGconn *conn, const struct write *w, const char *field,

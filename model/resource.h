@@ -67,9 +67,10 @@ duban_status query_json(struct call *c, PGconn *conn, json_t **out, const char *
                         const char *const *params);
 
 /* Counts the rows that still use something, for a 409's detail: `sql`
- * selects their ids for parameter $1; up to ten go into ids. Returns the
- * count (0 when none), or -1 when the query failed. */
-long still_used(struct call *c, PGconn *conn, const char *sql, int64_t id, char *ids, size_t size);
+ * selects their ids for parameter $1; up to ten go into ids, the count
+ * (0 when none) into *count. Fails as the query did. */
+duban_status still_used(struct call *c, PGconn *conn, const char *sql, int64_t id, char *ids, size_t size,
+                        long *count);
 
 /* Before a write of row w->id that changes `field`, gives a new version
  * to the tasks that show it (their representation changes too): `link` is

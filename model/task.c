@@ -197,20 +197,21 @@ static duban_status check_parent(struct call *c, PGconn *conn, struct write *w, 
 }
 
 /* The number of tasks in p's sibling group, not counting `except`. */
-static long group_size(struct call *c, PGconn *conn, const struct place *p, int64_t except)
+static duban_status group_size(struct call *c, PGconn *conn, const struct place *p, int64_t except, long *n)
 {
     char ex[24];
     id_text(except, ex);
     const char *params[] = {p->plan, p->has_parent ? p->parent : NULL, ex};
     PGresult *res;
-    if (db_exec(c, conn, &res,
-                "SELECT count(*) FROM task WHERE plan_id = $1 AND parent_id IS NOT DISTINCT FROM $2::bigint "
-                "AND id <> $3::bigint",
-                3, params) != DUBAN_OK)
-        return -1;
-    long n = atol(PQgetvalue(res, 0, 0));
+    duban_status s = db_exec(c, conn, &res,
+                             "SELECT count(*) FROM task WHERE plan_id = $1 AND parent_id IS NOT DISTINCT FROM $2::bigint "
+                             "AND id <> $3::bigint",
+                             3, params);
+    if (s != DUBAN_OK)
+        return s;
+    *n = atol(PQgetvalue(res, 0, 0));
     PQclear(res);
-    return n;
+    return DUBAN_OK;
 }
 
 /* Decides the position: kept when the task stays in its group and none is
@@ -218,9 +219,10 @@ static long group_size(struct call *c, PGconn *conn, const struct place *p, int6
 static duban_status choose_position(struct call *c, PGconn *conn, struct write *w, struct place *p,
                                     const struct place *was)
 {
-    long n = group_size(c, conn, p, w->id);
-    if (n < 0)
-        return DUBAN_UNAVAILABLE;
+    long n;
+    duban_status s = group_size(c, conn, p, w->id, &n);
+    if (s != DUBAN_OK)
+        return s;
     if (!p->position)
         p->position = was && same_group(p, was) ? was->position : n + 1;
     if (p->position > n + 1)
@@ -271,10 +273,11 @@ static duban_status prepare_task(struct call *c, PGconn *conn, struct write *w)
         place_of(w->old, &was);
     if (!w->doc) {
         char kids[128];
-        long n = still_used(c, conn, "SELECT id FROM task WHERE parent_id = $1 ORDER BY position", w->id, kids,
-                            sizeof kids);
-        if (n < 0)
-            return DUBAN_UNAVAILABLE;
+        long n;
+        duban_status s = still_used(c, conn, "SELECT id FROM task WHERE parent_id = $1 ORDER BY position", w->id,
+                                    kids, sizeof kids, &n);
+        if (s != DUBAN_OK)
+            return s;
         if (n > 0 && !w->cascade)
             return call_fail(c, DUBAN_CONFLICT, "task %lld has %ld child task(s): %s; delete with ?cascade=true "
                              "to remove them too", (long long)w->id, n, kids);

@@ -89,12 +89,14 @@ static duban_status prepare_unit(struct call *c, PGconn *conn, struct write *w)
     if (w->doc)
         return c->errors ? DUBAN_INVALID : touch_tasks_showing(c, conn, w, "name", "task_unit", "unit_id");
     char tasks[128], logs[128];
-    long ntasks = still_used(c, conn, "SELECT task_id FROM task_unit WHERE unit_id = $1 ORDER BY task_id", w->id,
-                             tasks, sizeof tasks);
-    long nlogs = still_used(c, conn, "SELECT id FROM progress_log WHERE unit_id = $1 ORDER BY id", w->id, logs,
-                            sizeof logs);
-    if (ntasks < 0 || nlogs < 0)
-        return DUBAN_UNAVAILABLE;
+    long ntasks, nlogs;
+    duban_status s = still_used(c, conn, "SELECT task_id FROM task_unit WHERE unit_id = $1 ORDER BY task_id", w->id,
+                                tasks, sizeof tasks, &ntasks);
+    if (s == DUBAN_OK)
+        s = still_used(c, conn, "SELECT id FROM progress_log WHERE unit_id = $1 ORDER BY id", w->id, logs,
+                       sizeof logs, &nlogs);
+    if (s != DUBAN_OK)
+        return s;
     if (ntasks == 0 && nlogs == 0)
         return DUBAN_OK;
     return call_fail(c, DUBAN_CONFLICT,

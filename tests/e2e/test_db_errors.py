@@ -1,0 +1,92 @@
+"""What a failed SQL statement answers: a value breaking a rule of the data
+is the client's (409 for a value taken, 422 otherwise, naming the field
+when it can be known; 409 for a delete of a row still referenced), and an
+unexpected SQLSTATE is a defect: 500, never 503, logged with the request
+id. Only an unreachable or timed-out database is a 503 (test_faults.py).
+
+Rules that duban validates before writing are added to the test database
+(a CHECK, a NOT NULL, a narrower type), so that the database is the one to
+refuse; a defect comes from a table renamed, or a column dropped, under
+the server's feet."""
+
+import uuid
+
+from fixtures import API, NO_SUCH_ID, Api, tag
+from harness import ServerTest, main
+
+
+class RuleStatuses(Api, ServerTest):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.db.query("ALTER TABLE leader DROP CONSTRAINT leader_contact_check, "
+                     "ADD CONSTRAINT leader_contact_check CHECK (contact NOT LIKE '%forbidden%')")
+        cls.db.query("ALTER TABLE plan ALTER COLUMN issuer SET NOT NULL")
+        cls.db.query("ALTER TABLE leader ALTER COLUMN title TYPE varchar(10)")
+
+    def assertNamed(self, r, status, fields):
+        p = self.assertFieldErrors(r, status, fields)
+        self.assertIsNone(r.header("retry-after"))
+        return p
+
+    def test_a_taken_value_is_409_naming_the_field(self):
+        unit, leader = self.new_unit(), self.new_leader()
+        self.assertNamed(self.send("POST", f"{API}/units", {"name": unit["name"]}), 409, ["name"])
+        self.assertNamed(self.send("POST", f"{API}/leaders", {"name": leader["name"]}), 409, ["name"])
+        number = f"测试〔2099〕{uuid.uuid4().hex[:8]}号"
+        self.new_plan(doc_number=number, issuer="区委")
+        r = self.send("POST", f"{API}/plans", {"title": tag(), "doc_number": number, "issuer": "区委"})
+        self.assertNamed(r, 409, ["doc_number"])
+
+    def test_a_reference_to_nothing_is_422_naming_the_field(self):
+        r = self.send("POST", f"{API}/tokens", {"name": tag(), "role": "reporter", "unit_id": NO_SUCH_ID})
+        self.assertNamed(r, 422, ["unit_id"])
+
+    def test_a_broken_check_is_422_naming_the_field(self):
+        r = self.send("POST", f"{API}/leaders", {"name": tag(), "contact": "forbidden number"})
+        self.assertNamed(r, 422, ["contact"])
+
+    def test_a_missing_value_is_422_naming_the_field(self):
+        self.assertNamed(self.send("POST", f"{API}/plans", {"title": tag()}), 422, ["issuer"])
+
+    def test_a_value_the_column_cannot_hold_is_422(self):
+        r = self.send("POST", f"{API}/leaders", {"name": tag(), "title": "职务" * 10})
+        p = self.assertProblem(r, 422)
+        self.assertIsNone(r.header("retry-after"))
+        self.assertNotIn("varchar", p["detail"])
+
+    def test_deleting_a_row_still_referenced_is_409_without_field_errors(self):
+        unit = self.new_unit()
+        self.created(f"{API}/tokens", {"name": tag(), "role": "reporter", "unit_id": unit["id"]})
+        p = self.assertProblem(self.request("DELETE", f"{API}/units/{unit['id']}"), 409)
+        self.assertNotIn("errors", p)
+
+
+class DefectStatuses(Api, ServerTest):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.db.query("ALTER TABLE task_unit RENAME TO task_unit_moved")
+        cls.db.query("ALTER TABLE leader DROP COLUMN contact")
+
+    def assertDefect(self, method, path, body=None):
+        rid = "defect-" + uuid.uuid4().hex[:16]
+        r = self.send(method, path, body, headers={"X-Request-Id": rid})
+        p = self.assertProblem(r, 500)
+        self.assertIsNone(r.header("retry-after"))
+        for secret in ("task_unit", "contact", "relation", "column"):
+            self.assertNotIn(secret, p["detail"])
+        logged = [line for line in self.server.read_log().splitlines()
+                  if f"request_id={rid}" in line and "database error" in line]
+        self.assertEqual(len(logged), 1, self.server.read_log()[-2000:])
+
+    def test_an_unexpected_sqlstate_in_a_delete_is_500_not_503(self):
+        unit = self.new_unit()
+        self.assertDefect("DELETE", f"{API}/units/{unit['id']}")
+
+    def test_an_unexpected_sqlstate_in_a_create_is_500(self):
+        self.assertDefect("POST", f"{API}/leaders", {"name": tag()})
+
+
+if __name__ == "__main__":
+    main()
