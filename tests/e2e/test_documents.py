@@ -5,6 +5,7 @@ documents, unit merges, statistics, and the import and export commands."""
 import json
 import os
 import tempfile
+import uuid
 from collections import Counter
 
 from harness import ServerTest, main, psql
@@ -235,6 +236,78 @@ class RoundTrip(DocumentCase):
                                      headers={"Accept": "application/json"}), 406)
         self.assertProblem(self.call("GET", query(f"{API}/plans/{self.plan_id}/export", format="pdf")), 400)
         self.assertProblem(self.call("GET", f"{API}/plans/{NO_SUCH_ID}/export", headers={"Accept": "text/plain"}), 404)
+
+
+class ApiTreeRoundTrip(DocumentCase):
+    """A tree made with POST /api/v1/tasks, as a client builds it (headings
+    without outlines, a titled paragraph), exports and imports back to the
+    same tree. What the document layout cannot hold is written so that
+    nothing is lost: a missing heading outline becomes the conventional one
+    for its position, a paragraph's title the first line of its text."""
+
+    import_seed = False
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        self = cls("run")
+        cls.units = [self.ok("POST", f"{API}/units", {"name": f"区{n}局"}, status=201)["id"]
+                     for n in ("接口甲", "接口乙", "接口丙")]
+        cls.leaders = [self.ok("POST", f"{API}/leaders", {"name": n}, status=201)["id"] for n in ("接口张", "接口李")]
+
+    def build(self):
+        doc_number = f"测试〔2099〕{uuid.uuid4().int % 10 ** 9}号"
+        plan = self.ok("POST", f"{API}/plans", {"title": "接口方案 " + tag(), "doc_number": doc_number}, status=201)
+        units, leaders = self.units, self.leaders
+
+        def task(**fields):
+            return self.ok("POST", f"{API}/tasks", {"plan_id": plan["id"], **fields}, status=201)["id"]
+
+        one = task(title="总体要求")                                        # outline null
+        sub = task(parent_id=one, title="工作目标")                           # outline null
+        task(parent_id=sub, outline="1.", title="推进第一项工作。", body="2099年底前完成第一项。",
+             unit_ids=units[:2], leader_ids=leaders, due_on="2099-12-31", due_text="2099年底前")
+        three = task(parent_id=sub, title="推进第二项工作", unit_ids=[units[2]])  # outline null, no 。
+        task(parent_id=three, title="一段的标题。", body="这一段的正文。", unit_ids=[units[1], units[0]],
+             leader_ids=[leaders[1]])
+        task(parent_id=three, body="只有正文的一段。", unit_ids=[units[0]])
+        task(outline="二", title="保障措施", body="加强组织领导。", unit_ids=[units[2]], leader_ids=[leaders[0]])
+        return plan
+
+    def expected(self, original):
+        """The tree an import of the export holds: outlines filled in, a
+        paragraph's title (here ending a sentence) moved into its text."""
+        conventional = {"1": "一", "1.1": "（一）", "1.1.2": "2."}
+        out = []
+        for row in original:
+            row = dict(row)
+            if row["outline"] is None and row["level"] < 4:
+                row["outline"] = conventional[row["path"]]
+            if row["level"] == 4 and row["title"] is not None:
+                row["body"] = row["title"] + ("\n" + row["body"] if row["body"] else "")
+                row["title"] = None
+            out.append(row)
+        return out
+
+    def test_text_and_csv_exports_import_as_the_same_tree(self):
+        for accept, content_type in (("text/plain", TEXT), ("text/csv", CSV)):
+            with self.subTest(format=accept):
+                plan = self.build()
+                original = self.tree(plan["id"])
+                self.assertEqual([r["path"] for r in original], ["1", "1.1", "1.1.1", "1.1.2", "1.1.2.1", "1.1.2.2", "2"])
+                exported = self.export(plan["id"], accept).body
+                self.assertRefused(self.import_document(exported, 409, content_type=content_type), 409)
+                report = self.import_document(exported, content_type=content_type, replace="true").json()
+                self.assertEqual(report["replaced_plan_id"], plan["id"], report)
+                self.assertEqual(self.ok("GET", f"{API}/plans/{report['plan_id']}")["doc_number"], plan["doc_number"])
+                copy = self.tree(report["plan_id"])
+                want = self.expected(original)
+                self.assertEqual(len(copy), len(want), exported.decode("utf-8"))
+                for mine, theirs in zip(copy, want):
+                    with self.subTest(path=theirs["path"]):
+                        self.assertEqual(mine, theirs)
+                self.assertEqual(self.export(report["plan_id"], accept).body, exported)   # a fixed point
+                self.ok("DELETE", query(f"{API}/plans/{report['plan_id']}", cascade="true"), status=204)
 
 
 OVER_PARSER_LIMIT = oversized_text(5 * MIB).encode("utf-8")[:5 * MIB]
