@@ -14,8 +14,10 @@
 #include "model/plan_render.h"
 #include "model/resource.h"
 
-/* A large plan's bulk statements may run longer than an ordinary request's. */
-#define IMPORT_TIMEOUT_SQL "'60s'"
+/* A large plan's bulk statements may run longer than an ordinary request's,
+ * and so may an import that waits for another one naming the same new
+ * unit (lock waits still give up before the statement, as in db_open). */
+#define IMPORT_TIMEOUTS_SQL "SELECT set_config('statement_timeout', '60s', true), set_config('lock_timeout', '45s', true)"
 enum { IMPORT_DEADLINE_MS = 61000 };
 
 /* A unit name taken by another transaction while this one creates it is
@@ -424,7 +426,7 @@ static duban_status import_work(struct call *c, PGconn *conn, void *arg)
     int claimed = 1;
     duban_status s = start_attempt(c, im);
     if (s == DUBAN_OK)
-        s = db_run(c, conn, "SET LOCAL statement_timeout = " IMPORT_TIMEOUT_SQL, 0, NULL);
+        s = db_run(c, conn, IMPORT_TIMEOUTS_SQL, 0, NULL);
     if (s == DUBAN_OK && im->opt->dry_run)
         s = db_run(c, conn, "SAVEPOINT dry_run", 0, NULL);
     if (s == DUBAN_OK && im->idem)

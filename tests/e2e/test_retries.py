@@ -292,7 +292,9 @@ class ConcurrentImports(RetryCase):
         for _ in range(self.ROUNDS):
             marker = uuid.uuid4().hex[:8]
             unit, alias = f"区本{marker}局", f"区别{marker}办"
-            texts = [small_plan(units=(f"{unit}（{alias}）",)), small_plan(units=(alias,))]
+            leader = self.new_leader()["name"]    # not new: only the unit races
+            texts = [small_plan(units=(f"{unit}（{alias}）",), leaders=(leader,)),
+                     small_plan(units=(alias,), leaders=(leader,))]
             gate = threading.Barrier(2)
             answers = [None, None]
 
