@@ -71,6 +71,7 @@ int auth_or_reply(const struct _u_request *req, struct _u_response *res, struct 
     }
     struct call c;
     call_init(&c, app->db);
+    c.deadline_at = ex->deadline_ms;
     duban_status s = token_authenticate(&c, app->tokens, secret, &ex->actor);
     if (s == DUBAN_NOT_FOUND)
         unauthorized(req, res, "the token is unknown, expired or revoked", 1);

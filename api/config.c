@@ -30,6 +30,7 @@ static const struct setting settings[] = {
     {"DUBAN_MAX_IMPORT_BYTES", "8388608", "largest plan document accepted by POST /api/v1/plans/import", INTEGER, 1024, 64L << 20, FIELD(max_import_bytes)},
     {"DUBAN_LOG_LEVEL", "info", "error, warn, info or debug", LEVEL, 0, 0, FIELD(log_level)},
     {"DUBAN_STATEMENT_TIMEOUT_MS", "2000", "longest a database statement may run", INTEGER, 100, 600000, FIELD(statement_timeout_ms)},
+    {"DUBAN_REQUEST_TIMEOUT_MS", "2000", "longest a request may wait for the database in all (pool, connection, statements, retries)", INTEGER, 100, 600000, FIELD(request_timeout_ms)},
     {"DUBAN_AUTO_MIGRATE", "1", "apply pending migrations when serving starts (0 or 1)", BOOLEAN, 0, 1, FIELD(auto_migrate)},
     {"DUBAN_IDEMPOTENCY_TTL_H", "24", "hours an Idempotency-Key is remembered; a key older than this is a new request", INTEGER, 1, 8760, FIELD(idempotency_ttl_h)},
     {"DUBAN_NEAR_DUE_DAYS", "30", "days before due_on when a task is near_due", INTEGER, 0, 3650, FIELD(near_due_days)},

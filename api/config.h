@@ -15,6 +15,7 @@ struct config {
     size_t max_import_bytes;
     int log_level;
     int statement_timeout_ms;
+    int request_timeout_ms;
     int auto_migrate;
     int near_due_days;
     int idempotency_ttl_h;     /* hours before an Idempotency-Key expires */

@@ -20,6 +20,7 @@ void call_for_request(struct call *c, const struct _u_response *res, struct app 
     if (!ex)
         return;
     c->request_id = ex->request_id;
+    c->deadline_at = ex->deadline_ms;
     if (ex->authenticated) {
         c->token_id = ex->actor.token_id;
         c->token_name = ex->actor.name;

@@ -64,7 +64,7 @@ static void copy_printable(char *dst, size_t size, const char *src)
     dst[i] = '\0';
 }
 
-static int body_too_large(const struct _u_request *req, size_t limit)
+int exchange_body_too_large(const struct _u_request *req, size_t limit)
 {
     const char *length = u_map_get_case(req->map_header, "Content-Length");
     if (length) {
@@ -84,6 +84,11 @@ static int is_import(const char *path)
     while (len > 0 && path[len - 1] == '/')
         len--;
     return len >= strlen(suffix) && strncmp(path + len - strlen(suffix), suffix, strlen(suffix)) == 0;
+}
+
+size_t exchange_body_limit(const struct app *app, const char *path)
+{
+    return is_import(path) ? app->cfg.max_import_bytes : app->cfg.max_body_bytes;
 }
 
 /* 1 when origin is one of the comma-separated allowed origins. */
@@ -110,6 +115,7 @@ int cb_exchange_begin(const struct _u_request *req, struct _u_response *res, voi
     ex->app = app;
     ex->request = req;
     ex->started_ns = now_ns();
+    ex->deadline_ms = ex->started_ns / 1000000 + app->cfg.request_timeout_ms;
     ex->status = 200;
     copy_printable(ex->method, sizeof ex->method, req->http_verb);
     copy_printable(ex->path, sizeof ex->path, req->url_path);
@@ -128,10 +134,13 @@ int cb_exchange_begin(const struct _u_request *req, struct _u_response *res, voi
         ulfius_add_header_to_response(res, "Access-Control-Expose-Headers",
                                       "ETag, Location, Link, Retry-After, X-Request-Id, Idempotent-Replayed");
     }
-    size_t limit = is_import(req->url_path) ? app->cfg.max_import_bytes : app->cfg.max_body_bytes;
-    if (body_too_large(req, limit)) {
+    size_t limit = exchange_body_limit(app, req->url_path);
+    if (exchange_body_too_large(req, limit)) {
         char detail[96];
         snprintf(detail, sizeof detail, "the request body exceeds %zu bytes", limit);
+        /* the rest of the body is not read: the connection cannot carry
+         * another request */
+        ulfius_add_header_to_response(res, "Connection", "close");
         return reply_problem(req, res, 413, detail, NULL);
     }
     if (url_or_reply(req, res) != 0)

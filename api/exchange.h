@@ -19,6 +19,7 @@ struct exchange {
     char method[16];
     char path[256];
     int64_t started_ns;
+    int64_t deadline_ms;     /* CLOCK_MONOTONIC ms: the request's database work ends by then */
     int status;
     int authenticated;       /* actor is set */
     int cors;                /* the Origin is allowed: CORS headers were added */
@@ -31,6 +32,13 @@ struct exchange *exchange_of(const struct _u_response *res);
 /* Middleware, first of all: opens the exchange (request id, timing),
  * refuses bodies over the limit (413) and sets the common headers. */
 int cb_exchange_begin(const struct _u_request *req, struct _u_response *res, void *app);
+
+/* The largest body a request to path may send (DUBAN_MAX_IMPORT_BYTES for
+ * plan imports, else DUBAN_MAX_BODY_BYTES). */
+size_t exchange_body_limit(const struct app *app, const char *path);
+
+/* 1 when req declares (Content-Length) or holds more body than limit. */
+int exchange_body_too_large(const struct _u_request *req, size_t limit);
 
 /* Answers with a JSON object or array (the reference stays the caller's). */
 int reply_json(struct _u_response *res, int status, const json_t *body);

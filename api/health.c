@@ -2,6 +2,7 @@
 #include <stdio.h>
 
 #include "api/app.h"
+#include "api/crud.h"
 #include "api/exchange.h"
 #include "api/problem.h"
 #include "api/router.h"
@@ -23,7 +24,7 @@ static int cb_readyz(const struct _u_request *req, struct _u_response *res, void
 {
     struct app *app = ((struct route_ctx *)ctx)->app;
     struct call c;
-    call_init(&c, app->db);
+    call_for_request(&c, res, app);
     duban_status s = migrate_check_current(&c);
     int rc;
     if (s == DUBAN_OK) {

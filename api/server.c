@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <stdarg.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -21,6 +22,7 @@ int server_init(struct _u_instance *instance, struct app *app)
 {
     if (ulfius_init_instance(instance, app->cfg.listen_port, NULL, NULL) != U_OK)
         return -1;
+    /* a backstop: limit_body keeps each body within its own route's limit */
     instance->max_post_body_size = (app->cfg.max_import_bytes > app->cfg.max_body_bytes ? app->cfg.max_import_bytes
                                                                                       : app->cfg.max_body_bytes) + 1;
     instance->allowed_post_processor = U_POST_PROCESS_NONE;
@@ -70,6 +72,61 @@ static void *request_begun(void *cls, const char *uri)
     return ulfius_uri_logger(NULL, uri);
 }
 
+/* ulfius's request handler and what it serves, captured when ulfius
+ * starts libmicrohttpd (below); set once, before any connection. */
+static MHD_AccessHandlerCallback ulfius_handler;
+static const struct app *limited_app;
+
+/* In front of ulfius's handler, which buffers a whole body (cut, not
+ * refused, at max_post_body_size): keeps each request's body within its
+ * route's limit. A request whose Content-Length is over it is answered at
+ * once, before its body is read (libmicrohttpd then discards the body and
+ * closes the connection); a body that grows over it (chunked) is kept to
+ * limit + 1 bytes and the rest is read and dropped, so that
+ * cb_exchange_begin answers 413 (with Connection: close) once it is in:
+ * libmicrohttpd cannot answer in the middle of a body. */
+static enum MHD_Result limit_body(void *cls, struct MHD_Connection *connection, const char *url, const char *method,
+                                  const char *version, const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    struct connection_info_struct *info = *con_cls;
+    if (!info || !info->request || !limited_app)
+        return ulfius_handler(cls, connection, url, method, version, upload_data, upload_data_size, con_cls);
+    size_t limit = exchange_body_limit(limited_app, info->request->url_path);
+    if (info->callback_first_iteration) {
+        /* ulfius reads the head on its first call */
+        enum MHD_Result r = ulfius_handler(cls, connection, url, method, version, upload_data, upload_data_size, con_cls);
+        if (r != MHD_YES || !info->request || !exchange_body_too_large(info->request, limit))
+            return r;
+        size_t no_body = 0;   /* runs the callbacks now: they answer 413 */
+        return ulfius_handler(cls, connection, url, method, version, NULL, &no_body, con_cls);
+    }
+    size_t have = info->request->binary_body_length;
+    if (*upload_data_size == 0 || have + *upload_data_size <= limit + 1)
+        return ulfius_handler(cls, connection, url, method, version, upload_data, upload_data_size, con_cls);
+    enum MHD_Result r = MHD_YES;
+    if (have <= limit) {
+        size_t part = limit + 1 - have;
+        r = ulfius_handler(cls, connection, url, method, version, upload_data, &part, con_cls);
+    }
+    *upload_data_size = 0;
+    return r;
+}
+
+/* libulfius starts libmicrohttpd through this name, and duban, which
+ * defines it, comes first in the symbol lookup: the daemon is started as
+ * ulfius asks, with limit_body in front of ulfius's handler. */
+struct MHD_Daemon *MHD_start_daemon(unsigned int flags, uint16_t port, MHD_AcceptPolicyCallback apc, void *apc_cls,
+                                    MHD_AccessHandlerCallback dh, void *dh_cls, ...)
+{
+    va_list options;
+    va_start(options, dh_cls);
+    ulfius_handler = dh;
+    struct MHD_Daemon *daemon = MHD_start_daemon_va(flags, port, apc, apc_cls, limit_body, dh_cls, options);
+    va_end(options);
+    return daemon;
+}
+
 /* The last: the request is answered or abandoned. */
 static void request_ended(void *cls, struct MHD_Connection *connection, void **con_cls,
                           enum MHD_RequestTerminationCode toe)
@@ -100,6 +157,7 @@ int server_start(struct _u_instance *instance, struct app *app)
         {MHD_OPTION_SOCK_ADDR, 0, &addr},
         {MHD_OPTION_END, 0, NULL},
     };
+    limited_app = app;
     if (ulfius_start_framework_with_mhd_options(instance, flags, options) != U_OK) {
         log_msg(LOG_ERROR, "cannot listen on %s:%u", app->cfg.listen_host, app->cfg.listen_port);
         return -1;

@@ -21,6 +21,10 @@ struct call {
     char sqlstate[6];        /* of the last database error, "" if none */
     char constraint[64];     /* constraint named by that error, "" if none */
     int deadline_ms;         /* per-statement deadline; 0 for the pool's default */
+    int64_t deadline_at;     /* CLOCK_MONOTONIC ms by which the request is answered, 0
+                              * for none: every database wait of the call (pool, connect,
+                              * statement, retry) ends by then. A call with its own
+                              * deadline_ms (imports, migrations) is not held to it. */
     int connection_lost;     /* set by the db layer: the connection is unusable */
     json_t *errors;          /* [{field, message}] or NULL; owned */
 };

@@ -92,6 +92,27 @@ void db_close(struct db *db)
 
 int db_deadline_ms(const struct db *db) { return db->timeout_ms + 250; }
 
+/* The call is held to its request's deadline (see struct call). */
+static int bound_by_request(const struct call *c) { return c->deadline_at > 0 && c->deadline_ms == 0; }
+
+/* When a wait of at most step_ms starting now must end: at the request's
+ * deadline if that comes first. */
+static int64_t wait_until(const struct call *c, int step_ms)
+{
+    int64_t until = now_ms() + step_ms;
+    return bound_by_request(c) && c->deadline_at < until ? c->deadline_at : until;
+}
+
+/* Fails the call when its request has no time left, before anything is
+ * sent (so that a healthy connection is not given up for a late request). */
+static int out_of_time(struct call *c)
+{
+    if (!bound_by_request(c) || now_ms() < c->deadline_at)
+        return 0;
+    call_fail(c, DUBAN_UNAVAILABLE, "the database did not answer in time");
+    return 1;
+}
+
 /* Waits until the connection's socket is ready for `events` or the deadline
  * passes. Returns 1 when ready, 0 on timeout or error. */
 static int wait_socket(PGconn *conn, short events, int64_t deadline)
@@ -145,12 +166,15 @@ static PGconn *connect_before(struct db *db, int64_t deadline)
     return NULL;
 }
 
-/* Takes a free slot with an open connection, waiting at most the deadline
- * for one to be released. */
+/* Takes a free slot with an open connection, waiting for one to be
+ * released and for a connection to open at most one step's deadline, and
+ * never past the request's. */
 static duban_status acquire(struct call *c, struct slot **out)
 {
     struct db *db = c->db;
-    int64_t deadline = now_ms() + db_deadline_ms(db);
+    if (out_of_time(c))
+        return DUBAN_UNAVAILABLE;
+    int64_t deadline = wait_until(c, db_deadline_ms(db));
     struct slot *slot = NULL;
     pthread_mutex_lock(&db->lock);
     while (!slot) {
@@ -328,11 +352,12 @@ static duban_status failure_status(struct call *c, PGconn *conn, const PGresult 
     return call_fail(c, DUBAN_ERROR, "unexpected database error");
 }
 
-/* Collects every result of the query in flight within the deadline. The
- * first failed result wins, else the last one. */
+/* Collects every result of the query in flight within the statement's
+ * deadline (and the request's). The first failed result wins, else the
+ * last one. */
 static duban_status collect(struct call *c, PGconn *conn, PGresult **res)
 {
-    int64_t deadline = now_ms() + (c->deadline_ms > 0 ? c->deadline_ms : db_deadline_ms(c->db));
+    int64_t deadline = wait_until(c, c->deadline_ms > 0 ? c->deadline_ms : db_deadline_ms(c->db));
     PGresult *kept = NULL;
     for (;;) {
         while (PQisBusy(conn)) {
@@ -385,6 +410,8 @@ duban_status db_exec(struct call *c, PGconn *conn, PGresult **res,
                      const char *sql, int nparams, const char *const *params)
 {
     *res = NULL;
+    if (out_of_time(c))
+        return DUBAN_UNAVAILABLE;
     int fresh = 0;
     const char *name = held && held->conn == conn ? statements_name(held->prepared, sql, &fresh) : NULL;
     if (fresh) {
@@ -411,6 +438,8 @@ duban_status db_run(struct call *c, PGconn *conn, const char *sql,
 duban_status db_exec_script(struct call *c, PGconn *conn, const char *sql)
 {
     PGresult *res = NULL;
+    if (out_of_time(c))
+        return DUBAN_UNAVAILABLE;
     if (!PQsendQuery(conn, sql))
         return failure_status(c, conn, NULL);
     duban_status s = collect(c, conn, &res);
@@ -468,6 +497,7 @@ duban_status db_write(struct call *c, db_work_fn work, void *arg)
         int again = retryable(c);
         struct call scratch;
         call_init(&scratch, c->db);
+        scratch.deadline_at = bound_by_request(c) ? c->deadline_at : 0;
         if (db_run(&scratch, slot->conn, "ROLLBACK", 0, NULL) != DUBAN_OK)
             c->connection_lost = 1;
         if (!again || c->connection_lost)

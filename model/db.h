@@ -3,7 +3,9 @@
  * ways to run work: db_read (one connection, retried once if the connection
  * turns out to be lost) and db_write (one transaction, retried on
  * serialization failures and deadlocks). A connection lost to a database
- * restart is re-established on its next use. */
+ * restart is re-established on its next use. Every wait (for a pooled
+ * connection, a new session, a statement, a retry) also ends at the call's
+ * deadline_at, the deadline of the request it serves. */
 #ifndef DUBAN_DB_H
 #define DUBAN_DB_H
 

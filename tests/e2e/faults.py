@@ -240,8 +240,9 @@ def _chunked_done(body):
 
 
 def raw_exchange(port, payload, timeout=10.0, head_request=False, connect_timeout=5.0):
-    """Sends payload (bytes, or a list of bytes sent one after another) on a
-    new connection and reads one response (1xx skipped) or the end of the
+    """Sends payload (bytes, or a list or generator of bytes sent one after
+    another, so that a huge body need not be held in memory) on a new
+    connection and reads one response (1xx skipped) or the end of the
     connection, within timeout seconds in all."""
     started = time.monotonic()
     deadline = started + timeout
@@ -253,7 +254,7 @@ def raw_exchange(port, payload, timeout=10.0, head_request=False, connect_timeou
     try:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         try:
-            for piece in payload if isinstance(payload, list) else [payload]:
+            for piece in [payload] if isinstance(payload, bytes) else payload:
                 s.settimeout(max(0.01, deadline - time.monotonic()))
                 s.sendall(piece)
         except (BrokenPipeError, ConnectionResetError):

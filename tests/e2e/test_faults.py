@@ -432,6 +432,68 @@ class DatabaseFaults(FaultTest):
         self.assertIsNotNone(recovery, "nothing succeeded after SIGCONT")
         self.assertLess(recovery, RECOVERY_BOUND)
 
+    def test_2b_hung_database_every_request_within_its_deadline(self):
+        """Default settings, SIGSTOP of the database: each kind of request (token
+        from the cache or checked in the database; GET item, GET list, POST,
+        PATCH, /readyz), one at a time and then all at once (more than the
+        pool), is a 503 problem with Retry-After within 3 s. The token check,
+        pool waits, statements, retries and reconnects share one deadline per
+        request (DUBAN_REQUEST_TIMEOUT_MS, 2 s by default: a second of margin)."""
+        server = self.start_server()
+        unit, plan, tasks = self.fixtures(server, 1)
+        task = tasks[0]
+        # never used through the server: its check goes to the database
+        fresh = harness.duban_command(self.url, "token", "create", "--role", "admin",
+                                      "--name", "fresh-" + uuid.uuid4().hex[:8]).strip()
+        time.sleep(1.0)       # the creation's notification has emptied the cache by now
+        self.warm_pool(server, task)            # pooled sessions, and server.token cached
+        merge = {"Content-Type": "application/merge-patch+json"}
+        kinds = []
+        for label, token in (("cached token", server.token), ("token checked in the database", fresh)):
+            kinds += [(f"GET item, {label}", "GET", f"{API}/tasks/{task}", None, {}, token),
+                      (f"GET list, {label}", "GET", f"{API}/tasks?plan_id={plan}", None, {}, token),
+                      (f"POST, {label}", "POST", f"{API}/units", {"name": "冻结 " + uuid.uuid4().hex[:8]}, {}, token),
+                      (f"POST with Idempotency-Key, {label}", "POST", f"{API}/tasks/{task}/progress-logs",
+                       {"unit_id": unit, "percent": 5, "summary": "冻结"}, {"Idempotency-Key": uuid.uuid4().hex}, token),
+                      (f"PATCH, {label}", "PATCH", f"{API}/tasks/{task}", {"title": "冻结"}, merge, token)]
+        kinds.append(("GET /readyz", "GET", "/readyz", None, {}, None))
+
+        def run(kind):
+            label, method, path, body, headers, token = kind
+            return label, call(server, method, path, json_body=body, headers=headers, token=token, timeout=30)
+
+        self.cluster.freeze()
+        try:
+            one_by_one = [run(k) for k in kinds]
+            at_once = [None] * (2 * len(kinds))
+            threads = [threading.Thread(target=lambda i=i: at_once.__setitem__(i, run(kinds[i % len(kinds)])))
+                       for i in range(len(at_once))]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(timeout=60)
+        finally:
+            self.cluster.thaw()
+        recovered = None
+        for _ in range(300):              # serving again once the database is: not a timing bound
+            recovered = call(server, "GET", f"{API}/tasks/{task}", timeout=30)
+            if recovered.status == 200:
+                break
+            time.sleep(0.1)
+        outcomes = one_by_one + [o for o in at_once if o]
+        print(f"\n[2b] database frozen; one at a time: "
+              f"{[(label, o.status, round(o.duration, 2)) for label, o in one_by_one]}; "
+              f"{len(at_once)} at once: statuses {count_by(o.status or o.error for _, o in outcomes[len(one_by_one):])}, "
+              f"answer times {stats([o.duration for _, o in outcomes[len(one_by_one):]])}; after SIGCONT {recovered}")
+        self.assertEqual(len(outcomes), 3 * len(kinds), "requests that never ended")
+        for label, o in outcomes:
+            with self.subTest(request=label):
+                self.assertEqual(o.status, 503, o)
+                self.assertTrue(retry_after_ok(o), o.headers)
+                self.assertEqual(problem_ok(503, o.header("content-type"), o.body), "")
+                self.assertLess(o.duration, HUNG_ANSWER_BOUND, o)
+        self.assertEqual(recovered.status, 200, recovered)
+
     def warm_pool(self, server, task_id, n=8):
         """n concurrent reads, so that several pool slots hold a session."""
         threads = [threading.Thread(target=call, args=(server, "GET", f"{API}/tasks/{task_id}")) for _ in range(n)]
@@ -704,6 +766,47 @@ class HostileClients(FaultTest):
               f"{ {k: len(v) for k, v in bad.items()} }")
         self.assertEqual(bad, {})
 
+    def test_5e_a_body_over_the_limit_is_refused_without_being_buffered(self):
+        """DUBAN_MAX_BODY_BYTES=64 KiB: a 200 MB chunked body (with a token, and
+        without one) is a 413 problem with Connection: close, and duban's peak
+        memory grows by far less than the body; a Content-Length over the limit
+        is answered 413 before any of the body is sent."""
+        limit, total = 64 * 1024, 200 << 20
+        # both limits low: ulfius's own cap (the larger of the two, plus one)
+        # is a backstop only, duban keeps each body to its route's limit
+        server = self.start_server(DUBAN_MAX_BODY_BYTES=limit, DUBAN_MAX_IMPORT_BYTES=4 * limit)
+        pid = server.proc.pid
+
+        def head(auth, length=None):
+            lines = [f"POST {API}/units HTTP/1.1", "Host: 127.0.0.1", "Content-Type: application/json",
+                     f"Content-Length: {length}" if length is not None else "Transfer-Encoding: chunked"]
+            if auth:
+                lines.append(f"Authorization: Bearer {server.token}")
+            return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+        results = []
+        for auth in (True, False):
+            before = rss_mb(pid)
+            res = faults.raw_exchange(server.port, chunked_upload(head(auth), total), timeout=180)
+            grown = rss_mb(pid, "VmHWM") - before      # the peak during the upload, over the memory before it
+            results.append((auth, res, grown))
+        # only the head: an answer that needs no body was not waiting for one
+        declared = faults.raw_exchange(server.port, head(True, total), timeout=30)
+        after = call(server, "POST", f"{API}/units", json_body={"name": "单位 " + uuid.uuid4().hex[:8]})
+        print(f"\n[5e] 200 MB chunked bodies over a 64 KiB limit: "
+              f"{[(('token' if a else 'no token'), r.status, r.header('connection'), f'+{g:.1f} MB peak') for a, r, g in results]}; "
+              f"Content-Length of 200 MB, no body sent: {declared}; then a small POST {after.status}")
+        for auth, res, grown in results:
+            with self.subTest(token=auth):
+                self.assertEqual(res.outcome, "response", res)
+                self.assertIn(res.status, (413,) if auth else (413, 401), res)
+                self.assertEqual(problem_ok(res.status, res.header("content-type"), res.body), "")
+                self.assertEqual(res.header("connection"), "close", res.headers)
+                self.assertLess(grown, 50.0, "duban's memory grew with the body it refused")
+        self.assertEqual((declared.outcome, declared.status), ("response", 413), declared)
+        self.assertEqual(declared.header("connection"), "close", declared.headers)
+        self.assertEqual(after.status, 201, after)
+
     def test_5d_requests_dropped_by_libmicrohttpd_leak_no_memory(self):
         server = self.start_server(DUBAN_IDLE_TIMEOUT_S=IDLE_TIMEOUT_S)
         dropped = ("GET /healthz?" + "&".join(f"p{i}=1" for i in range(1000)) + " HTTP/1.1\r\nHost: x\r\n\r\n").encode()
@@ -742,9 +845,21 @@ class HostileClients(FaultTest):
             self.assertLess(r2 - r1, 8.0, "memory grows with requests that libmicrohttpd drops")
 
 
-def rss_mb(pid):
+def rss_mb(pid, field="VmRSS"):
+    """A memory figure of /proc/<pid>/status in MB: VmRSS now, or VmHWM (the peak)."""
     with open(f"/proc/{pid}/status") as f:
-        return int(next(line for line in f if line.startswith("VmRSS:")).split()[1]) / 1024
+        return int(next(line for line in f if line.startswith(field + ":")).split()[1]) / 1024
+
+
+def chunked_upload(head, total, piece=1 << 20):
+    """A request head, then `total` bytes of chunked body made on the fly
+    (one block of `piece` bytes is held, never the body)."""
+    yield head
+    block = b"x" * piece
+    for sent in range(0, total, piece):
+        n = min(piece, total - sent)
+        yield b"%x\r\n" % n + block[:n] + b"\r\n"
+    yield b"0\r\n\r\n"
 
 
 def threadcount_by(pid):
