@@ -392,13 +392,13 @@ class TokenLife(SecurityCase):
         self.assertEqual(self.call("GET", f"{API}/plans", token=token).status, 200)
         out = run_duban(self.db.url, "token", "revoke", str(token.id))
         self.assertEqual(out.returncode, 0, out.stderr)
-        self.assertRefusedWithin(token, seconds=2)
+        self.assertRefusedWithin(token, seconds=10)
         line = [l for l in run_duban(self.db.url, "token", "list").stdout.splitlines() if l.split()[0] == str(token.id)]
         self.assertEqual(len(line), 1)
         self.assertTrue(line[0].endswith("revoked"), line)
 
     def test_a_used_token_is_refused_once_its_expiry_passes(self):
-        expires = time.time() + 2
+        expires = time.time() + 10          # its first use comes before this, even on a loaded machine
         token = self.cli_token("reader", expires_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(expires)))
         self.assertEqual(self.call("GET", f"{API}/plans", token=token).status, 200)
         time.sleep(max(0, expires + 1.1 - time.time()))
@@ -408,7 +408,7 @@ class TokenLife(SecurityCase):
         token = self.cli_token("editor")
         self.assertEqual(self.call("GET", f"{API}/plans", token=token).status, 200)
         psql(self.db.url, f"UPDATE api_token SET expires_at = '{PAST}' WHERE id = {token.id}")
-        self.assertRefusedWithin(token, seconds=2)
+        self.assertRefusedWithin(token, seconds=10)
 
     def test_an_expired_token_is_refused_and_a_future_one_works(self):
         self.assertOutcome(self.call("GET", f"{API}/plans", token=self.expired_token("admin")), 401)
@@ -426,7 +426,7 @@ class TokenLife(SecurityCase):
                                      token=reporter), 403)
         self.ok("POST", f"{API}/units/{into['id']}/merge", {"from": gone["id"]})
         self.assertEqual(self.ok("GET", f"{API}/tokens/{reporter.id}")["unit_id"], into["id"])
-        deadline = time.time() + 2        # strictly "at once" only in CacheRaces
+        deadline = time.time() + 10       # strictly "at once" only in CacheRaces
         while True:
             r = self.call("POST", f"{API}/tasks/{task['id']}/progress-logs", log_body(into), token=reporter)
             if r.status == 201 or time.time() > deadline:
@@ -639,7 +639,7 @@ class RateLimit(SecurityCase):
 
     def test_the_sixth_request_of_a_token_in_a_minute_is_429(self):
         busy, idle = self.cli_token("reader"), self.cli_token("reader")
-        if time.time() % 60 > 55:                 # the window is the clock's minute
+        if time.time() % 60 > 40:                 # the window is the clock's minute: 20 s at least for 7 requests
             time.sleep(60.2 - time.time() % 60)
         self.assertEqual([self.call("GET", f"{API}/plans", token=busy).status for _ in range(5)], [200] * 5)
         r = self.call("GET", f"{API}/plans", token=busy)
