@@ -31,6 +31,9 @@ foreach(src ${E2E_TESTS})
     TIMEOUT 600
     ENVIRONMENT "DUBAN_BIN=$<TARGET_FILE:duban>;DUBAN_TEST_CLUSTER=${TEST_CLUSTER};DUBAN_SOURCE_DIR=${CMAKE_SOURCE_DIR}")
 endforeach()
+# The fault tests stop, freeze and restart PostgreSQL and hold 1,100
+# connections: on a loaded machine under the sanitizers they need longer.
+set_tests_properties(e2e.test_faults PROPERTIES TIMEOUT 1500)
 
 # The Docker files, checked statically (no container engine runs here).
 add_test(NAME docker.files COMMAND ${CMAKE_SOURCE_DIR}/tests/docker/check_docker.sh)
