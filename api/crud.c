@@ -5,82 +5,15 @@
 #include <string.h>
 #include <strings.h>
 
+#include "api/answer.h"
 #include "api/app.h"
 #include "api/exchange.h"
 #include "api/fields.h"
+#include "api/posting.h"
 #include "api/problem.h"
 #include "api/request.h"
 #include "api/router.h"
 #include "model/text.h"
-
-void call_for_request(struct call *c, const struct _u_response *res, struct app *app)
-{
-    call_init(c, app->db);
-    const struct exchange *ex = exchange_of(res);
-    if (!ex)
-        return;
-    c->request_id = ex->request_id;
-    c->deadline_at = ex->deadline_ms;
-    if (ex->authenticated) {
-        c->token_id = ex->actor.token_id;
-        c->token_name = ex->actor.name;
-        c->unit_scope = ex->actor.role == ROLE_REPORTER ? ex->actor.unit_id : 0;
-    }
-}
-
-static void set_etag(struct _u_response *res, const json_t *doc)
-{
-    char etag[32];
-    snprintf(etag, sizeof etag, "\"%lld\"", (long long)json_integer_value(json_object_get(doc, "version")));
-    ulfius_add_header_to_response(res, "ETag", etag);
-}
-
-int reply_document(struct _u_response *res, int status, const json_t *doc)
-{
-    set_etag(res, doc);
-    return reply_json(res, status, doc);
-}
-
-/* 1 when the Prefer header asks for return=minimal (RFC 7240: preferences
- * separated by commas, each possibly with parameters after ';'). */
-static int prefers_minimal(const struct _u_request *req)
-{
-    const char *value = header(req, "Prefer");
-    for (const char *p = value; p && *p;) {
-        while (*p == ' ' || *p == '\t' || *p == ',')
-            p++;
-        size_t len = strcspn(p, ",;");
-        while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
-            len--;
-        if ((len == 14 && strncasecmp(p, "return=minimal", 14) == 0) ||
-            (len == 16 && strncasecmp(p, "return=\"minimal\"", 16) == 0))
-            return 1;
-        p += strcspn(p, ",");
-    }
-    return 0;
-}
-
-/* Answers with the outcome of a call: the document, or the problem; with
- * `minimal` (Prefer: return=minimal honoured) only its ETag, as 201 with
- * no body for a creation and 204 otherwise. Takes the document's
- * reference and clears the call. */
-static int finish_call(const struct _u_request *req, struct _u_response *res, struct call *c, duban_status s,
-                       json_t *doc, int status, int minimal)
-{
-    int rc;
-    if (s != DUBAN_OK) {
-        rc = reply_failure(req, res, c, s);
-    } else if (minimal) {
-        set_etag(res, doc);
-        ulfius_add_header_to_response(res, "Preference-Applied", "return=minimal");
-        rc = reply_empty(res, status == 201 ? 201 : 204);
-    } else {
-        rc = reply_document(res, status, doc);
-    }
-    json_decref(doc);
-    call_clear(c);
-    return rc;
-}
 
 /* Removes parameter `name` from q; returns its value, NULL when absent. */
 static const char *take_param(struct param_list *q, const char *name)
@@ -127,28 +60,6 @@ static int reply_sparse_list(struct _u_response *res, const char *text, const st
     json_decref(envelope);
     return rc;
 }
-
-int idempotency_or_reply(const struct _u_request *req, struct _u_response *res, const char *location_prefix,
-                         struct request_key *k, const struct idempotency **out)
-{
-    memset(k, 0, sizeof *k);
-    *out = NULL;
-    const char *key = header(req, "Idempotency-Key");
-    if (!key)
-        return 0;
-    if (!*key || strlen(key) > 200 || !utf8_valid(key, strlen(key))) {
-        reply_problem(req, res, 400, "Idempotency-Key must have 1 to 200 characters of UTF-8 text", NULL);
-        return -1;
-    }
-    const struct exchange *ex = exchange_of(res);
-    snprintf(k->scope, sizeof k->scope, "%lld POST %s", (long long)(ex ? ex->actor.token_id : 0), req->url_path);
-    k->body = strndup(req->binary_body ? req->binary_body : "", req->binary_body_length);
-    k->idem = (struct idempotency){k->scope, key, k->body ? k->body : "", location_prefix};
-    *out = &k->idem;
-    return 0;
-}
-
-void request_key_clear(struct request_key *k) { free(k->body); }
 
 /* Appends name=value to a query string, percent-encoding the value. */
 static void append_param(char *buf, size_t size, const char *name, const char *value)
@@ -261,14 +172,14 @@ int cb_crud_get(const struct _u_request *req, struct _u_response *res, void *rou
     json_t *doc = NULL;
     duban_status s = resource_get(&c, r, id, &doc);
     if (s != DUBAN_OK)
-        return finish_call(req, res, &c, s, doc, 200, 0);
-    set_etag(res, doc);   /* the version, whatever the fields */
-    json_t *sparse = fields_apply(&f, doc);
-    int rc = if_none_match(req, json_integer_value(json_object_get(doc, "version"))) ? reply_empty(res, 304)
-                                                                                     : reply_json(res, 200, sparse);
-    json_decref(sparse);
+        return reply_call(req, res, &c, s, doc, 200, 0);
+    int64_t version = json_integer_value(json_object_get(doc, "version"));
+    set_version_etag(res, version);   /* the version, whatever the fields */
+    json_t *sparse = if_none_match(req, version) ? NULL : fields_apply(&f, doc);
     json_decref(doc);
     call_clear(&c);
+    int rc = sparse ? reply_json(res, 200, sparse) : reply_empty(res, 304);
+    json_decref(sparse);
     return rc;
 }
 
@@ -291,42 +202,34 @@ static int adopt_parent_or_reply(const struct _u_request *req, struct _u_respons
     return 0;
 }
 
+/* A create's input: the resource and the client's document. */
+struct creation {
+    const struct resource *resource;
+    json_t *body;
+};
+
+static duban_status run_create(struct call *c, const void *input, const struct idempotency *idem, struct created *out)
+{
+    const struct creation *in = input;
+    return resource_create(c, in->resource, in->body, idem, out);
+}
+
 int cb_crud_create(const struct _u_request *req, struct _u_response *res, void *route_ctx)
 {
     struct app *app = ((struct route_ctx *)route_ctx)->app;
     const struct crud *t = ((struct route_ctx *)route_ctx)->target;
-    const struct resource *r = t->resource;
-    const char *location = t->items;
-    const struct parent_ref *parent = t->parent;
     json_t *body;
     if (known_query_or_reply(req, res, NULL, NULL) != 0 || json_body_or_reply(req, res, 0, &body) != 0)
         return U_CALLBACK_COMPLETE;
-    if (parent && adopt_parent_or_reply(req, res, parent, body) != 0) {
-        json_decref(body);
-        return U_CALLBACK_COMPLETE;
+    int rc = U_CALLBACK_COMPLETE;
+    if (!t->parent || adopt_parent_or_reply(req, res, t->parent, body) == 0) {
+        struct creation in = {t->resource, body};
+        struct post post = {.run = run_create, .input = &in, .status = 201, .items = t->items,
+                            .flags = ANSWER_VERSIONED | preferred_return(req)};
+        rc = post_and_reply(req, res, app, &post);
     }
-    struct request_key key;
-    const struct idempotency *idem;
-    if (idempotency_or_reply(req, res, location, &key, &idem) != 0) {
-        json_decref(body);
-        request_key_clear(&key);
-        return U_CALLBACK_COMPLETE;
-    }
-    struct call c;
-    call_for_request(&c, res, app);
-    struct created out;
-    duban_status s = resource_create(&c, r, body, idem, &out);
-    request_key_clear(&key);
     json_decref(body);
-    if (s == DUBAN_OK) {
-        if (!out.location[0])
-            snprintf(out.location, sizeof out.location, "%s%lld", location,
-                     (long long)json_integer_value(json_object_get(out.doc, "id")));
-        ulfius_add_header_to_response(res, "Location", out.location);
-        if (out.replayed)
-            ulfius_add_header_to_response(res, "Idempotent-Replayed", "true");
-    }
-    return finish_call(req, res, &c, s, out.doc, 201, prefers_minimal(req));
+    return rc;
 }
 
 /* PUT and PATCH: the body, the If-Match version, then the change. */
@@ -345,7 +248,7 @@ static int change(const struct _u_request *req, struct _u_response *res, void *r
     duban_status s = patch ? resource_patch(&c, r, id, version, body, &doc)
                            : resource_replace(&c, r, id, version, body, &doc);
     json_decref(body);
-    return finish_call(req, res, &c, s, doc, 200, prefers_minimal(req));
+    return reply_call(req, res, &c, s, doc, 200, ANSWER_VERSIONED | preferred_return(req));
 }
 
 int cb_crud_replace(const struct _u_request *req, struct _u_response *res, void *route_ctx)

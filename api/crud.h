@@ -38,24 +38,4 @@ int cb_crud_delete(const struct _u_request *req, struct _u_response *res, void *
  * `collection`/:id for target. */
 void crud_register(struct router *r, const char *collection, const struct crud *target);
 
-/* A POST's Idempotency-Key, scoped to the token and the path. */
-struct request_key {
-    char scope[300];
-    char *body;                 /* the request body as text; owned */
-    struct idempotency idem;
-};
-
-/* Reads the Idempotency-Key of a POST into k: *out is &k->idem, or NULL
- * when the request has none. Answers 400 for a malformed key. Release k
- * with request_key_clear either way. */
-int idempotency_or_reply(const struct _u_request *req, struct _u_response *res, const char *location_prefix,
-                         struct request_key *k, const struct idempotency **out);
-void request_key_clear(struct request_key *k);
-
-/* Starts a call for this request (the database, the request id). */
-void call_for_request(struct call *c, const struct _u_response *res, struct app *app);
-
-/* Answers `status` with a representation and its ETag. */
-int reply_document(struct _u_response *res, int status, const json_t *doc);
-
 #endif

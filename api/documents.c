@@ -5,8 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/answer.h"
 #include "api/app.h"
-#include "api/crud.h"
+#include "api/posting.h"
 #include "api/exchange.h"
 #include "api/problem.h"
 #include "api/request.h"
@@ -35,6 +36,19 @@ static int media_type_starts(const char *content_type, const char *type)
             content_type[strlen(type)] == ' ');
 }
 
+/* An import's input: the document and how to take it. */
+struct plan_document {
+    const char *text;
+    size_t len;
+    const struct import_options *opt;
+};
+
+static duban_status run_import(struct call *c, const void *input, const struct idempotency *idem, struct created *out)
+{
+    const struct plan_document *doc = input;
+    return plan_import(c, doc->text, doc->len, doc->opt, idem, out);
+}
+
 static int cb_plan_import(const struct _u_request *req, struct _u_response *res, void *ctx)
 {
     struct app *app = ((struct route_ctx *)ctx)->app;
@@ -51,34 +65,10 @@ static int cb_plan_import(const struct _u_request *req, struct _u_response *res,
     else if (!media_type_starts(type, "text/plain"))
         return reply_problem(req, res, 415, "send the document as text/plain; charset=utf-8 or as text/csv", NULL);
 
-    struct request_key key;
-    const struct idempotency *idem;
-    if (idempotency_or_reply(req, res, "/api/v1/plans/", &key, &idem) != 0) {
-        request_key_clear(&key);
-        return U_CALLBACK_COMPLETE;
-    }
-    struct call c;
-    call_for_request(&c, res, app);
-    struct created out;
-    duban_status s = plan_import(&c, req->binary_body ? req->binary_body : "", req->binary_body_length, &opt, idem, &out);
-    request_key_clear(&key);
-    int rc;
-    if (s == DUBAN_OK) {
-        json_int_t plan_id = json_integer_value(json_object_get(out.doc, "plan_id"));
-        if (plan_id) {
-            char location[64];
-            snprintf(location, sizeof location, "/api/v1/plans/%lld", (long long)plan_id);
-            ulfius_add_header_to_response(res, "Location", location);
-        }
-        if (out.replayed)
-            ulfius_add_header_to_response(res, "Idempotent-Replayed", "true");
-        rc = reply_json(res, opt.dry_run ? 200 : 201, out.doc);
-    } else {
-        rc = reply_failure(req, res, &c, s);
-    }
-    json_decref(out.doc);
-    call_clear(&c);
-    return rc;
+    struct plan_document doc = {req->binary_body ? req->binary_body : "", req->binary_body_length, &opt};
+    struct post post = {.run = run_import, .input = &doc, .status = opt.dry_run ? 200 : 201,
+                        .items = "/api/v1/plans/", .id_member = "plan_id"};
+    return post_and_reply(req, res, app, &post);
 }
 
 /* The format asked for: ?format=text|csv, else the Accept header (text/csv,

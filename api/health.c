@@ -2,7 +2,7 @@
 #include <stdio.h>
 
 #include "api/app.h"
-#include "api/crud.h"
+#include "api/answer.h"
 #include "api/exchange.h"
 #include "api/problem.h"
 #include "api/router.h"

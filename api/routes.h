@@ -11,5 +11,6 @@ void audit_register(struct router *r);
 void docs_register(struct router *r);
 void documents_register(struct router *r);
 void reports_register(struct router *r);
+void merge_register(struct router *r);
 
 #endif

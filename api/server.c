@@ -42,6 +42,7 @@ int server_init(struct _u_instance *instance, struct app *app)
     docs_register(app->router);
     documents_register(app->router);
     reports_register(app->router);
+    merge_register(app->router);
     router_finish(app->router);
     return 0;
 }

@@ -2,6 +2,7 @@
  * secret appears once, in the answer to its creation. */
 #include <stdio.h>
 
+#include "api/answer.h"
 #include "api/app.h"
 #include "api/crud.h"
 #include "api/exchange.h"
@@ -29,19 +30,13 @@ static int cb_token_create(const struct _u_request *req, struct _u_response *res
     call_for_request(&c, res, app);
     duban_status s = token_create(&c, body, &doc);
     json_decref(body);
-    int rc;
     if (s == DUBAN_OK) {
         char location[64];
         snprintf(location, sizeof location, "/api/v1/tokens/%lld",
                  (long long)json_integer_value(json_object_get(doc, "id")));
         ulfius_add_header_to_response(res, "Location", location);
-        rc = reply_document(res, 201, doc);
-    } else {
-        rc = reply_failure(req, res, &c, s);
     }
-    json_decref(doc);
-    call_clear(&c);
-    return rc;
+    return reply_call(req, res, &c, s, doc, 201, ANSWER_VERSIONED);
 }
 
 static int cb_token_revoke(const struct _u_request *req, struct _u_response *res, void *ctx)

@@ -51,10 +51,10 @@ duban_status idempotency_claim(struct call *c, PGconn *conn, const struct idempo
     if (s != DUBAN_OK)
         return s;
     s = db_exec(c, conn, &res,
-                "INSERT INTO idempotency_key (scope, key, request_hash, status, body) "
-                "VALUES ($1, $2, encode(sha256(convert_to($3, 'UTF8')), 'hex'), 0, '') "
-                "ON CONFLICT (scope, key) DO UPDATE SET request_hash = EXCLUDED.request_hash, status = 0, "
-                "location = NULL, body = '', created_at = now() "
+                "INSERT INTO idempotency_key (scope, key, request_hash, body) "
+                "VALUES ($1, $2, encode(sha256(convert_to($3, 'UTF8')), 'hex'), '') "
+                "ON CONFLICT (scope, key) DO UPDATE SET request_hash = EXCLUDED.request_hash, "
+                "body = '', created_at = now() "
                 "WHERE idempotency_key.created_at < now() - make_interval(hours => $4::int) RETURNING 1",
                 4, params);
     if (s != DUBAN_OK)
@@ -64,7 +64,7 @@ duban_status idempotency_claim(struct call *c, PGconn *conn, const struct idempo
     if (*claimed)
         return DUBAN_OK;
     s = db_exec(c, conn, &res,
-                "SELECT request_hash = encode(sha256(convert_to($3, 'UTF8')), 'hex'), coalesce(location, ''), body "
+                "SELECT request_hash = encode(sha256(convert_to($3, 'UTF8')), 'hex'), body "
                 "FROM idempotency_key WHERE scope = $1 AND key = $2",
                 3, params);
     if (s != DUBAN_OK)
@@ -73,8 +73,7 @@ duban_status idempotency_claim(struct call *c, PGconn *conn, const struct idempo
         PQclear(res);
         return call_fail(c, DUBAN_INVALID, "this Idempotency-Key was already used with a different request");
     }
-    snprintf(replay->location, sizeof replay->location, "%s", PQgetvalue(res, 0, 1));
-    replay->doc = json_loads(PQgetvalue(res, 0, 2), 0, NULL);
+    replay->doc = json_loads(PQgetvalue(res, 0, 1), 0, NULL);
     replay->replayed = 1;
     PQclear(res);
     return replay->doc ? DUBAN_OK : call_fail(c, DUBAN_ERROR, "the stored answer is unreadable");
@@ -84,11 +83,8 @@ duban_status idempotency_remember(struct call *c, PGconn *conn, const struct ide
                                   const struct created *out)
 {
     char *body = json_dumps(out->doc, JSON_COMPACT);
-    const char *params[] = {idem->scope, idem->key, out->location, body};
-    duban_status s = db_run(c, conn,
-                            "UPDATE idempotency_key SET status = 201, location = $3, body = $4 "
-                            "WHERE scope = $1 AND key = $2",
-                            4, params);
+    const char *params[] = {idem->scope, idem->key, body};
+    duban_status s = db_run(c, conn, "UPDATE idempotency_key SET body = $3 WHERE scope = $1 AND key = $2", 3, params);
     free(body);
     return s;
 }

@@ -17,14 +17,13 @@ struct idempotency {
     const char *scope;            /* who and where: the same key may recur elsewhere */
     const char *key;
     const char *request;          /* the request body, compared on replay */
-    const char *location_prefix;  /* the created row's location is this plus its id */
 };
 
-/* The outcome of a create. */
+/* The outcome of a create: what was made, not where it lives (api/
+ * builds the Location from the document's id). */
 struct created {
     json_t *doc;        /* the representation (new reference) */
     int replayed;       /* 1 when an earlier answer to the same key was returned */
-    char location[256]; /* location_prefix + id, or "" */
 };
 
 /* Empties out (freeing its doc): a transaction attempt starts with this,

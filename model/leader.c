@@ -12,12 +12,15 @@ static const char *const READ_ONLY[] = {COMMON_READ_ONLY, NULL};
 #define LEADER_JSON \
     "json_build_object('id', r.id, 'name', r.name, 'title', r.title, 'contact', r.contact, " COMMON_JSON ")"
 
-/* Before a write: a new name shows in the leader's tasks, whose versions
- * grow. Before a delete: refused while tasks name the leader. */
-static duban_status prepare_leader(struct call *c, PGconn *conn, struct write *w)
+/* Before a write: a new name shows in the leader's tasks, whose versions grow. */
+static duban_status touch_leader_tasks(struct call *c, PGconn *conn, struct write *w)
 {
-    if (w->doc)
-        return c->errors ? DUBAN_INVALID : touch_tasks_showing(c, conn, w, "name", "task_leader", "leader_id");
+    return c->errors ? DUBAN_INVALID : touch_tasks_showing(c, conn, w, "name", "task_leader", "leader_id");
+}
+
+/* Before a delete: refused while tasks name the leader. */
+static duban_status refuse_if_assigned(struct call *c, PGconn *conn, struct write *w)
+{
     char tasks[128];
     long n;
     duban_status s = still_used(c, conn, "SELECT task_id FROM task_leader WHERE leader_id = $1 ORDER BY task_id",
@@ -33,7 +36,8 @@ const struct resource leader_resource = {
     .table = "leader",
     .json = LEADER_JSON,
     .fields = {FIELDS, sizeof FIELDS / sizeof *FIELDS, READ_ONLY},
-    .prepare = prepare_leader,
+    .before_write = touch_leader_tasks,
+    .before_delete = refuse_if_assigned,
 };
 
 static const struct filter FILTERS[] = {

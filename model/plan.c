@@ -21,16 +21,20 @@ static const char *const READ_ONLY[] = {COMMON_READ_ONLY, NULL};
     "'issued_on', r.issued_on, 'basis', r.basis, 'starts_on', r.starts_on, 'ends_on', r.ends_on, "        \
     COMMON_JSON ")"
 
-/* Dates in order; a plan with tasks is deleted only with cascade. */
-static duban_status check_plan(struct call *c, PGconn *conn, struct write *w)
+/* Before a write: the plan's dates in order. */
+static duban_status check_dates(struct call *c, PGconn *conn, struct write *w)
 {
-    if (w->doc) {
-        const char *starts = json_string_value(json_object_get(w->doc, "starts_on"));
-        const char *ends = json_string_value(json_object_get(w->doc, "ends_on"));
-        if (starts && ends && strcmp(ends, starts) < 0)
-            call_field_error(c, "ends_on", "must not be before starts_on");
-        return call_errors_status(c, DUBAN_INVALID);
-    }
+    (void)conn;
+    const char *starts = json_string_value(json_object_get(w->doc, "starts_on"));
+    const char *ends = json_string_value(json_object_get(w->doc, "ends_on"));
+    if (starts && ends && strcmp(ends, starts) < 0)
+        call_field_error(c, "ends_on", "must not be before starts_on");
+    return call_errors_status(c, DUBAN_INVALID);
+}
+
+/* Before a delete: a plan with tasks goes only with cascade. */
+static duban_status refuse_orphans(struct call *c, PGconn *conn, struct write *w)
+{
     char tops[128];
     long n;
     duban_status s = still_used(c, conn, "SELECT id FROM task WHERE plan_id = $1 AND parent_id IS NULL ORDER BY position",
@@ -48,7 +52,8 @@ const struct resource plan_resource = {
     .table = "plan",
     .json = PLAN_JSON,
     .fields = {FIELDS, sizeof FIELDS / sizeof *FIELDS, READ_ONLY},
-    .prepare = check_plan,
+    .before_write = check_dates,
+    .before_delete = refuse_orphans,
 };
 
 static const struct filter FILTERS[] = {

@@ -450,11 +450,8 @@ static duban_status import_work(struct call *c, PGconn *conn, void *arg)
     if (s == DUBAN_OK) {
         json_object_set_new(im->report, "plan_id", json_integer(im->plan_id));
         im->out->doc = json_incref(im->report);
-        if (im->idem) {
-            snprintf(im->out->location, sizeof im->out->location, "%s%lld", im->idem->location_prefix,
-                     (long long)im->plan_id);
+        if (im->idem)
             s = idempotency_remember(c, conn, im->idem, im->out);
-        }
     }
     return s;
 }

@@ -28,16 +28,24 @@ static const char *const READ_ONLY[] = {COMMON_READ_ONLY, NULL};
     "r.reported_on, 'percent', r.percent, 'status', r.status, 'summary', r.summary, 'problems', "          \
     "r.problems, 'next_steps', r.next_steps, 'reporter', r.reporter, " COMMON_JSON ")"
 
-/* The task exists and is locked (reports on one task apply one at a time),
- * and the reporting unit is one of its units. A reporter (c->unit_scope)
- * acts only for its own unit and only on its own unit's logs. */
-static duban_status check_report(struct call *c, PGconn *conn, struct write *w)
+/* A reporter (c->unit_scope) changes or deletes only its own unit's logs. */
+static duban_status check_reporter_owns(struct call *c, PGconn *conn, struct write *w)
 {
+    (void)conn;
     if (c->unit_scope && w->old && json_integer_value(json_object_get(w->old, "unit_id")) != c->unit_scope)
         return call_fail(c, DUBAN_FORBIDDEN, "this token reports for unit %lld, not for the unit of this log",
                          (long long)c->unit_scope);
-    if (!w->doc)
-        return DUBAN_OK;
+    return DUBAN_OK;
+}
+
+/* The task exists and is locked (reports on one task apply one at a time),
+ * and the reporting unit is one of its units. A reporter (c->unit_scope)
+ * acts only for its own unit. */
+static duban_status check_report(struct call *c, PGconn *conn, struct write *w)
+{
+    duban_status owned = check_reporter_owns(c, conn, w);
+    if (owned != DUBAN_OK)
+        return owned;
     if (c->unit_scope && json_integer_value(json_object_get(w->doc, "unit_id")) != c->unit_scope)
         return call_fail(c, DUBAN_FORBIDDEN, "this token reports only for unit %lld", (long long)c->unit_scope);
     if (!json_is_integer(json_object_get(w->doc, "task_id")) || !json_is_integer(json_object_get(w->doc, "unit_id")))
@@ -94,8 +102,10 @@ const struct resource progress_resource = {
     .table = "progress_log",
     .json = PROGRESS_JSON,
     .fields = {FIELDS, sizeof FIELDS / sizeof *FIELDS, READ_ONLY},
-    .prepare = check_report,
-    .finish = update_task,
+    .before_write = check_report,
+    .after_write = update_task,
+    .before_delete = check_reporter_owns,
+    .after_delete = update_task,
 };
 
 static const struct filter FILTERS[] = {

@@ -162,21 +162,21 @@ static duban_status check_version(struct call *c, const struct resource *r, cons
 }
 
 /* Validates, then writes the row (insert when w->id is 0) between the
- * hooks, then reads back the new representation. The prepare hook runs
- * even when some values are invalid, so that the rules needing the
- * database are reported with them; it must then check and never write. */
+ * hooks, then reads back the new representation. before_write runs even
+ * when some values are invalid, so that the rules needing the database
+ * are reported with them; it must then check and never write. */
 static duban_status store(struct call *c, PGconn *conn, const struct resource *r, struct write *w, json_t **out)
 {
     duban_status s = validate_document(c, &r->fields, w->doc);
-    if (s != DUBAN_BAD_INPUT && r->prepare) {
-        duban_status checked = r->prepare(c, conn, w);
+    if (s != DUBAN_BAD_INPUT && r->before_write) {
+        duban_status checked = r->before_write(c, conn, w);
         if (s == DUBAN_OK || (checked != DUBAN_OK && checked != DUBAN_INVALID))
             s = checked;
     }
     if (s == DUBAN_OK)
         s = explain_conflict(c, r, w->id ? update_row(c, conn, r, w) : insert_row(c, conn, r, w));
-    if (s == DUBAN_OK && r->finish)
-        s = r->finish(c, conn, w);
+    if (s == DUBAN_OK && r->after_write)
+        s = r->after_write(c, conn, w);
     if (s == DUBAN_OK)
         s = resource_fetch(c, conn, r, w->id, 0, out);
     return s;
@@ -206,10 +206,8 @@ static duban_status create_work(struct call *c, PGconn *conn, void *arg)
         return call_fail(c, DUBAN_ERROR, "out of memory");
     duban_status s = store(c, conn, a->r, &w, &a->out->doc);
     json_decref(w.doc);
-    if (s == DUBAN_OK && a->idem) {
-        snprintf(a->out->location, sizeof a->out->location, "%s%lld", a->idem->location_prefix, (long long)w.id);
+    if (s == DUBAN_OK && a->idem)
         s = idempotency_remember(c, conn, a->idem, a->out);
-    }
     return s;
 }
 
@@ -315,8 +313,8 @@ static duban_status delete_work(struct call *c, PGconn *conn, void *arg)
     duban_status s = resource_fetch(c, conn, a->r, a->id, 1, &w.old);
     if (s == DUBAN_OK)
         s = check_version(c, a->r, w.old, a->if_version);
-    if (s == DUBAN_OK && a->r->prepare)
-        s = a->r->prepare(c, conn, &w);
+    if (s == DUBAN_OK && a->r->before_delete)
+        s = a->r->before_delete(c, conn, &w);
     if (s == DUBAN_OK) {
         char sql[256], idbuf[24];
         id_text(a->id, idbuf);
@@ -328,8 +326,8 @@ static duban_status delete_work(struct call *c, PGconn *conn, void *arg)
             s = call_fail(c, DUBAN_CONFLICT, "%s %lld is still referenced", a->r->name, (long long)a->id);
         }
     }
-    if (s == DUBAN_OK && a->r->finish)
-        s = a->r->finish(c, conn, &w);
+    if (s == DUBAN_OK && a->r->after_delete)
+        s = a->r->after_delete(c, conn, &w);
     json_decref(w.old);
     return s;
 }

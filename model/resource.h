@@ -28,9 +28,12 @@ struct resource {
     const char *table;      /* the table, aliased r in `json` */
     const char *json;       /* SQL expression: the representation of row r */
     struct fieldset fields;
-    write_hook prepare;     /* before the row is written or deleted; may adjust w->doc (a copy
-                               made for this attempt: a retried transaction starts afresh) */
-    write_hook finish;      /* after the row is written or deleted */
+    /* Each hook may be NULL; they run inside the write's transaction. */
+    write_hook before_write;   /* checks needing the database; may complete w->doc, a copy made
+                                  for this attempt (a retried transaction starts afresh) */
+    write_hook after_write;    /* rows that follow the written one: assignments, aliases, paths */
+    write_hook before_delete;  /* refuses a delete that would orphan rows, unless w->cascade */
+    write_hook after_delete;   /* what follows the row's removal */
 };
 
 /* The representation of row id; *out is a new reference. */

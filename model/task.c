@@ -264,25 +264,28 @@ static duban_status check_subtree_depth(struct call *c, PGconn *conn, struct wri
     return DUBAN_OK;
 }
 
+/* Before a delete: a task with children goes only with cascade. */
+static duban_status refuse_orphans(struct call *c, PGconn *conn, struct write *w)
+{
+    char kids[128];
+    long n;
+    duban_status s = still_used(c, conn, "SELECT id FROM task WHERE parent_id = $1 ORDER BY position", w->id, kids,
+                                sizeof kids, &n);
+    if (s != DUBAN_OK)
+        return s;
+    if (n > 0 && !w->cascade)
+        return call_fail(c, DUBAN_CONFLICT, "task %lld has %ld child task(s): %s; delete with ?cascade=true "
+                         "to remove them too", (long long)w->id, n, kids);
+    return DUBAN_OK;
+}
+
 /* Before a task is written: every rule that needs the database, then room
- * made among the new siblings. Before a delete: children need cascade. */
-static duban_status prepare_task(struct call *c, PGconn *conn, struct write *w)
+ * made among the new siblings. */
+static duban_status check_and_place(struct call *c, PGconn *conn, struct write *w)
 {
     struct place p, was;
     if (w->old)
         place_of(w->old, &was);
-    if (!w->doc) {
-        char kids[128];
-        long n;
-        duban_status s = still_used(c, conn, "SELECT id FROM task WHERE parent_id = $1 ORDER BY position", w->id,
-                                    kids, sizeof kids, &n);
-        if (s != DUBAN_OK)
-            return s;
-        if (n > 0 && !w->cascade)
-            return call_fail(c, DUBAN_CONFLICT, "task %lld has %ld child task(s): %s; delete with ?cascade=true "
-                             "to remove them too", (long long)w->id, n, kids);
-        return DUBAN_OK;
-    }
     place_of(w->doc, &p);
     if (w->old && strcmp(p.plan, was.plan) != 0)
         call_field_error(c, "plan_id", "a task cannot move to another plan");
@@ -345,17 +348,22 @@ static duban_status store_assignments(struct call *c, PGconn *conn, const char *
     return s;
 }
 
+/* After a delete: the task's old place closed up among its siblings. */
+static duban_status close_place(struct call *c, PGconn *conn, struct write *w)
+{
+    struct place was;
+    place_of(w->old, &was);
+    duban_status s = close_gap(c, conn, &was, w->id);
+    return s == DUBAN_OK ? repath(c, conn, &was, was.position, 0, 0) : s;
+}
+
 /* After a task is written: its assignments and the paths of everything
- * whose position changed. After a delete: its old place closed up. */
-static duban_status finish_task(struct call *c, PGconn *conn, struct write *w)
+ * whose position changed. */
+static duban_status store_assignments_and_paths(struct call *c, PGconn *conn, struct write *w)
 {
     struct place p, was;
     if (w->old)
         place_of(w->old, &was);
-    if (!w->doc) {
-        duban_status s = close_gap(c, conn, &was, w->id);
-        return s == DUBAN_OK ? repath(c, conn, &was, was.position, 0, 0) : s;
-    }
     place_of(w->doc, &p);
     char id[24];
     id_text(w->id, id);
@@ -379,8 +387,10 @@ const struct resource task_resource = {
     .table = "task",
     .json = TASK_JSON,
     .fields = {FIELDS, sizeof FIELDS / sizeof *FIELDS, READ_ONLY},
-    .prepare = prepare_task,
-    .finish = finish_task,
+    .before_write = check_and_place,
+    .after_write = store_assignments_and_paths,
+    .before_delete = refuse_orphans,
+    .after_delete = close_place,
 };
 
 #define OPEN "r.status IN ('not_started', 'in_progress')"

@@ -61,8 +61,6 @@ static int same_names(const json_t *a, const json_t *b)
  * when they differ, so the journal shows only real changes). */
 static duban_status store_aliases(struct call *c, PGconn *conn, struct write *w)
 {
-    if (!w->doc)
-        return DUBAN_OK;
     if (w->old && same_names(json_object_get(w->old, "aliases"), json_object_get(w->doc, "aliases")))
         return DUBAN_OK;
     char id[24];
@@ -82,12 +80,15 @@ static duban_status store_aliases(struct call *c, PGconn *conn, struct write *w)
     return s;
 }
 
-/* Before a write: a new name shows in the unit's tasks, whose versions
- * grow. Before a delete: refused while tasks or progress logs name it. */
-static duban_status prepare_unit(struct call *c, PGconn *conn, struct write *w)
+/* Before a write: a new name shows in the unit's tasks, whose versions grow. */
+static duban_status touch_unit_tasks(struct call *c, PGconn *conn, struct write *w)
 {
-    if (w->doc)
-        return c->errors ? DUBAN_INVALID : touch_tasks_showing(c, conn, w, "name", "task_unit", "unit_id");
+    return c->errors ? DUBAN_INVALID : touch_tasks_showing(c, conn, w, "name", "task_unit", "unit_id");
+}
+
+/* Before a delete: refused while tasks or progress logs name the unit. */
+static duban_status refuse_if_named(struct call *c, PGconn *conn, struct write *w)
+{
     char tasks[128], logs[128];
     long ntasks, nlogs;
     duban_status s = still_used(c, conn, "SELECT task_id FROM task_unit WHERE unit_id = $1 ORDER BY task_id", w->id,
@@ -110,8 +111,9 @@ const struct resource unit_resource = {
     .table = "unit",
     .json = UNIT_JSON,
     .fields = {FIELDS, sizeof FIELDS / sizeof *FIELDS, READ_ONLY},
-    .prepare = prepare_unit,
-    .finish = store_aliases,
+    .before_write = touch_unit_tasks,
+    .after_write = store_aliases,
+    .before_delete = refuse_if_named,
 };
 
 static const struct filter FILTERS[] = {
@@ -189,10 +191,8 @@ static duban_status merge_work(struct call *c, PGconn *conn, void *arg)
         s = db_run(c, conn, steps[i].sql, steps[i].count, params + steps[i].first);
     if (s == DUBAN_OK)
         s = resource_fetch(c, conn, &unit_resource, strtoll(m->into, NULL, 10), 0, &m->out->doc);
-    if (s == DUBAN_OK && m->idem) {
-        snprintf(m->out->location, sizeof m->out->location, "%s%s", m->idem->location_prefix, m->into);
+    if (s == DUBAN_OK && m->idem)
         s = idempotency_remember(c, conn, m->idem, m->out);
-    }
     return s;
 }
 

@@ -412,9 +412,9 @@ class TokenLife(SecurityCase):
 
     def test_an_expired_token_is_refused_and_a_future_one_works(self):
         self.assertOutcome(self.call("GET", f"{API}/plans", token=self.expired_token("admin")), 401)
-        future = self.cli_token("reader", expires_at="2999-01-01T00:00:00Z")
+        future = self.cli_token("reader", expires_at="2199-01-01T00:00:00Z")
         self.assertEqual(self.call("GET", f"{API}/plans", token=future).status, 200)
-        self.assertEqual(self.ok("GET", f"{API}/tokens/{future.id}")["expires_at"], "2999-01-01T00:00:00.000000Z")
+        self.assertEqual(self.ok("GET", f"{API}/tokens/{future.id}")["expires_at"], "2199-01-01T00:00:00.000000Z")
 
     def test_a_reporter_of_a_merged_unit_reports_for_the_unit_it_became(self):
         plan = self.ok("POST", f"{API}/plans", {"title": "方案 " + tag()}, status=201)
