@@ -125,8 +125,7 @@ int cb_crud_list(const struct _u_request *req, struct _u_response *res, void *ro
     }
     struct param_list rows = q;   /* q as the model reads it; links keep fields */
     struct fields f;
-    const char *name = t->resource ? t->resource->name : "entry";
-    if (fields_or_reply(req, res, take_param(&rows, "fields"), spec->json, name, &f) != 0)
+    if (fields_or_reply(req, res, take_param(&rows, "fields"), t->resource, spec, &f) != 0)
         return U_CALLBACK_COMPLETE;
     struct call c;
     call_for_request(&c, res, app);
@@ -165,7 +164,7 @@ int cb_crud_get(const struct _u_request *req, struct _u_response *res, void *rou
     struct param_list q;
     struct fields f;
     if (path_id_or_reply(req, res, &id) != 0 || known_query_or_reply(req, res, fields_only, &q) != 0 ||
-        fields_or_reply(req, res, params_get(&q, "fields"), r->json, r->name, &f) != 0)
+        fields_or_reply(req, res, params_get(&q, "fields"), r, NULL, &f) != 0)
         return U_CALLBACK_COMPLETE;
     struct call c;
     call_for_request(&c, res, app);

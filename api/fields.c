@@ -4,90 +4,7 @@
 #include <string.h>
 
 #include "api/problem.h"
-
-enum { MEMBERS_MAX = 48 };
-
-struct arg {
-    const char *key, *value, *value_end;
-    size_t key_len;
-};
-
-/* The key/value arguments of the call whose '(' is at `open`, as a
- * json_build_object has them: keys are quoted literals. Quotes and nested
- * parentheses are skipped. Returns the number of pairs (at most max). */
-static size_t object_args(const char *open, struct arg *args, size_t max)
-{
-    int depth = 0, quoted = 0;
-    size_t n = 0, index = 0;
-    const char *start = open + 1;
-    for (const char *p = open; *p; p++) {
-        if (*p == '\'')
-            quoted = !quoted;
-        if (quoted || *p == '\'')
-            continue;
-        if (*p == '(') {
-            depth++;
-        } else if (depth == 1 && (*p == ',' || *p == ')')) {
-            const char *b = start, *e = p;
-            while (b < e && (*b == ' ' || *b == '\n'))
-                b++;
-            while (e > b && (e[-1] == ' ' || e[-1] == '\n'))
-                e--;
-            if (index % 2 == 0 && n < max) {
-                int literal = e - b >= 2 && *b == '\'' && e[-1] == '\'';
-                args[n].key = literal ? b + 1 : NULL;
-                args[n].key_len = literal ? (size_t)(e - b - 2) : 0;
-            } else if (index % 2 == 1 && n < max) {
-                args[n].value = b;
-                args[n].value_end = e;
-                n++;
-            }
-            index++;
-            start = p + 1;
-            if (*p == ')')
-                break;
-        } else if (*p == ')') {
-            depth--;
-        }
-    }
-    return n;
-}
-
-static const char *find_call(const char *from, const char *to)
-{
-    static const char call[] = "json_build_object(";
-    for (const char *p = from; p && p + sizeof call - 1 <= to; p++)
-        if (memcmp(p, call, sizeof call - 1) == 0)
-            return p + sizeof call - 2;
-    return NULL;
-}
-
-static void copy_name(char *dst, const char *src, size_t len)
-{
-    snprintf(dst, FIELD_NAME_MAX, "%.*s", (int)(len < FIELD_NAME_MAX ? len : FIELD_NAME_MAX - 1), src);
-}
-
-size_t fields_members(const char *json_sql, char names[][FIELD_NAME_MAX], char inner[][512], size_t max)
-{
-    struct arg args[MEMBERS_MAX], sub[MEMBERS_MAX];
-    const char *open = find_call(json_sql, json_sql + strlen(json_sql));
-    size_t n = open ? object_args(open, args, MEMBERS_MAX) : 0, count = 0;
-    for (size_t i = 0; i < n && count < max; i++) {
-        if (!args[i].key)
-            continue;
-        copy_name(names[count], args[i].key, args[i].key_len);
-        inner[count][0] = '\0';
-        const char *nested = find_call(args[i].value, args[i].value_end);
-        size_t m = nested ? object_args(nested, sub, MEMBERS_MAX) : 0;
-        for (size_t j = 0; j < m; j++) {
-            size_t used = strlen(inner[count]);
-            if (sub[j].key)
-                snprintf(inner[count] + used, 512 - used, "%s%.*s", used ? "," : "", (int)sub[j].key_len, sub[j].key);
-        }
-        count++;
-    }
-    return count;
-}
+#include "model/members.h"
 
 /* 1 when `name` is one of the comma-separated names of list. */
 static int listed(const char *list, const char *name)
@@ -104,21 +21,20 @@ static int listed(const char *list, const char *name)
 
 /* Checks one requested name against the members: 1 when it is one, else
  * 0 with the reason written into why. */
-static int pick_ok(const struct fieldpick *pick, const char *resource, char names[][FIELD_NAME_MAX],
-                   char inner[][512], size_t count, char *why, size_t size)
+static int pick_ok(const struct fieldpick *pick, const struct members *m, char *why, size_t size)
 {
-    for (size_t i = 0; i < count; i++) {
-        if (strcmp(names[i], pick->member) != 0)
+    for (size_t i = 0; i < m->count; i++) {
+        if (strcmp(m->names[i], pick->member) != 0)
             continue;
-        if (!pick->inner[0] || listed(inner[i], pick->inner))
+        if (!pick->inner[0] || listed(m->inner[i], pick->inner))
             return 1;
-        if (inner[i][0])
-            snprintf(why, size, "is not a member of the objects of %s (%s)", pick->member, inner[i]);
+        if (m->inner[i][0])
+            snprintf(why, size, "is not a member of the objects of %s (%s)", pick->member, m->inner[i]);
         else
             snprintf(why, size, "names a member of %s, which has none", pick->member);
         return 0;
     }
-    snprintf(why, size, "is not a field of a %s", resource);
+    snprintf(why, size, "is not a field of a %s", m->of);
     return 0;
 }
 
@@ -129,14 +45,16 @@ static void add_error(json_t *errors, const char *given, const char *why)
     json_array_append_new(errors, json_pack("{s:s, s:s}", "field", "fields", "message", message));
 }
 
-int fields_or_reply(const struct _u_request *req, struct _u_response *res, const char *text, const char *json_sql,
-                    const char *name, struct fields *out)
+int fields_or_reply(const struct _u_request *req, struct _u_response *res, const char *text,
+                    const struct resource *r, const struct list_spec *spec, struct fields *out)
 {
     out->count = 0;
     if (!text)
         return 0;
-    char names[MEMBERS_MAX][FIELD_NAME_MAX], inner[MEMBERS_MAX][512], why[240];
-    size_t count = fields_members(json_sql, names, inner, MEMBERS_MAX);
+    struct members m;
+    representation_members(r, spec, &m);
+    const char *name = m.of;
+    char why[240];
     json_t *errors = json_array();
     for (const char *p = text;; p++) {
         size_t len = strcspn(p, ",");
@@ -152,9 +70,10 @@ int fields_or_reply(const struct _u_request *req, struct _u_response *res, const
             add_error(errors, given, why);
         } else {
             struct fieldpick *pick = &out->picks[out->count];
-            copy_name(pick->member, given, dot ? (size_t)(dot - given) : strlen(given));
+            size_t member_len = dot ? (size_t)(dot - given) : strlen(given);
+            snprintf(pick->member, sizeof pick->member, "%.*s", (int)member_len, given);
             snprintf(pick->inner, sizeof pick->inner, "%s", dot ? dot + 1 : "");
-            if (pick_ok(pick, name, names, inner, count, why, sizeof why))
+            if (pick_ok(pick, &m, why, sizeof why))
                 out->count++;
             else
                 add_error(errors, given, why);

@@ -1,4 +1,4 @@
-#include "model/db.h"
+#include "model/sql.h"
 
 #include <errno.h>
 #include <poll.h>

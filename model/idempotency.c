@@ -1,10 +1,10 @@
-#include "model/idempotency.h"
+#include "model/idempotency_store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/db.h"
+#include "model/sql.h"
 
 void created_reset(struct created *out)
 {

@@ -8,7 +8,6 @@
 #define DUBAN_IDEMPOTENCY_H
 
 #include <jansson.h>
-#include <libpq-fe.h>
 
 #include "model/call.h"
 
@@ -33,16 +32,5 @@ void created_reset(struct created *out);
 /* Sets how many hours (at least 1) a key is remembered; 24 until called.
  * Called once at startup, before any request. */
 void idempotency_set_ttl_hours(int hours);
-
-/* Claims the key inside the current transaction, first purging some
- * expired keys. *claimed is 1 when this request is the first (or the key
- * had expired); otherwise *replay holds the stored answer, or the call
- * fails (DUBAN_INVALID) because the key came with another request. */
-duban_status idempotency_claim(struct call *c, PGconn *conn, const struct idempotency *idem, struct created *replay,
-                               int *claimed);
-
-/* Stores the answer to a claimed key, in the same transaction. */
-duban_status idempotency_remember(struct call *c, PGconn *conn, const struct idempotency *idem,
-                                  const struct created *answer);
 
 #endif

@@ -1,6 +1,7 @@
 /* Leaders (责任领导): a unique name, a title (职务) and contact details. A
  * leader still assigned to a task cannot be deleted. */
 #include "model/resources.h"
+#include "model/resource_def.h"
 
 static const struct field FIELDS[] = {
     {"name", FIELD_TEXT, 1, 1, 100, NULL, "name", NULL},

@@ -7,8 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/db.h"
+#include "model/sql.h"
 #include "model/resource.h"
+#include "model/resource_def.h"
 #include "model/validate.h"
 
 enum { DEFAULT_LIMIT = 50, MAX_LIMIT = 500, SQL_SIZE = 16384 };

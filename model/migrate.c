@@ -4,7 +4,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "model/db.h"
+#include "model/sql.h"
 #include "model/log.h"
 
 /* Arbitrary but fixed: the advisory lock key that serialises migrators. */

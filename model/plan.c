@@ -2,8 +2,9 @@
  * that still has tasks needs cascade. */
 #include <string.h>
 
-#include "model/db.h"
+#include "model/sql.h"
 #include "model/resources.h"
+#include "model/resource_def.h"
 
 static const struct field FIELDS[] = {
     {"doc_number", FIELD_TEXT, 0, 1, 200, NULL, "doc_number", NULL},

@@ -16,11 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/db.h"
+#include "model/sql.h"
 #include "model/plan_doc.h"
 #include "model/plan_import.h"
 #include "model/plan_render.h"
 #include "model/resource.h"
+#include "model/resource_def.h"
 
 struct export {
     int64_t plan_id;

@@ -9,10 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/db.h"
+#include "model/sql.h"
 #include "model/plan_doc.h"
 #include "model/plan_render.h"
 #include "model/resource.h"
+#include "model/resource_def.h"
 
 /* A large plan's bulk statements may run longer than an ordinary request's,
  * and so may an import that waits for another one naming the same new

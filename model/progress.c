@@ -5,8 +5,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "model/db.h"
+#include "model/sql.h"
 #include "model/resources.h"
+#include "model/resource_def.h"
 
 static const char *const STATUSES[] = {"not_started", "in_progress", "done", "cancelled", NULL};
 

@@ -1,10 +1,11 @@
 #include "model/resource.h"
+#include "model/resource_def.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/db.h"
+#include "model/sql.h"
 
 enum { MAX_FIELDS = 24 };
 

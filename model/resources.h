@@ -10,9 +10,4 @@
 extern const struct resource plan_resource, task_resource, unit_resource, leader_resource, progress_resource;
 extern const struct list_spec plan_list, task_list, unit_list, leader_list, progress_list;
 
-/* The fields every representation carries and no client writes. */
-#define COMMON_READ_ONLY "id", "created_at", "updated_at", "version"
-#define COMMON_JSON "'created_at', rfc3339(r.created_at), 'updated_at', rfc3339(r.updated_at), 'version', r.version"
-#define COMMON_SORTS {"id", "r.id"}, {"created_at", "r.created_at"}, {"updated_at", "r.updated_at"}
-
 #endif

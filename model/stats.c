@@ -2,8 +2,7 @@
 
 #include <stdio.h>
 
-#include "model/db.h"
-#include "model/resource.h"
+#include "model/resource_def.h"
 
 /* Counts over a set of tasks t: done, overdue, average progress. */
 #define TASK_COUNTS                                                                                    \

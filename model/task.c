@@ -8,8 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/db.h"
+#include "model/sql.h"
 #include "model/resources.h"
+#include "model/resource_def.h"
 
 static const char *const STATUSES[] = {"not_started", "in_progress", "done", "cancelled", NULL};
 static const char *const RECURRENCES[] = {"monthly", "bimonthly", "quarterly", "semiannual", "yearly", NULL};

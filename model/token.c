@@ -6,7 +6,7 @@
 #include <string.h>
 #include <sys/random.h>
 
-#include "model/db.h"
+#include "model/resource_def.h"
 #include "model/token_cache.h"
 
 enum { SECRET_BYTES = 32 };

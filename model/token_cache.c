@@ -5,6 +5,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <libpq-fe.h>
 #include <time.h>
 
 #include "model/log.h"

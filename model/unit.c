@@ -5,8 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/db.h"
+#include "model/sql.h"
 #include "model/resources.h"
+#include "model/resource_def.h"
 #include "model/unit.h"
 
 static const char *const KINDS[] = {"department", "township", "enterprise", "group", "other", NULL};

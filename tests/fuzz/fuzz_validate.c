@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "model/resource_def.h"
 #include "model/resources.h"
 #include "model/token.h"
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/resource_def.h"
 #include "model/resources.h"
 #include "model/validate.h"
 

@@ -1,0 +1,38 @@
+/* Inside model/ only: work on a pooled database connection, in one
+ * transaction or as a read, and statements with parameters. See
+ * model/db.h for the pool's rules (deadlines, retries, reconnects). */
+#ifndef DUBAN_SQL_H
+#define DUBAN_SQL_H
+
+#ifdef DUBAN_HTTP_LAYER
+#error "api/ reaches model/ through its public headers; this one stays inside model/"
+#endif
+
+#include <libpq-fe.h>
+
+#include "model/db.h"
+
+/* Work to run on a connection. It returns a status and explains failures in c. */
+typedef duban_status (*db_work_fn)(struct call *c, PGconn *conn, void *arg);
+
+duban_status db_read(struct call *c, db_work_fn work, void *arg);
+duban_status db_write(struct call *c, db_work_fn work, void *arg);
+
+/* Runs one statement with text parameters (NULL for SQL NULL). On success
+ * *res holds the result, which the caller frees with PQclear; on failure
+ * *res is NULL and c says why (SQLSTATE mapped to a status here, the one
+ * place that does it). */
+duban_status db_exec(struct call *c, PGconn *conn, PGresult **res,
+                     const char *sql, int nparams, const char *const *params);
+
+/* Runs a statement whose result is not needed. */
+duban_status db_run(struct call *c, PGconn *conn, const char *sql,
+                    int nparams, const char *const *params);
+
+/* Runs several statements without parameters (migrations). */
+duban_status db_exec_script(struct call *c, PGconn *conn, const char *sql);
+
+/* The client-side deadline of one statement, in milliseconds. */
+int db_deadline_ms(const struct db *db);
+
+#endif
