@@ -75,35 +75,62 @@ static void append_param(char *buf, size_t size, const char *name, const char *v
     buf[len < size ? len : size - 1] = '\0';
 }
 
-/* The URL of the same list at another offset. */
-static void page_url(char *buf, size_t size, const struct _u_request *req, const struct param_list *q, long offset)
+/* The URL of the same list at another place: `name` (offset or after)
+ * set to value. */
+static void page_url(char *buf, size_t size, const struct _u_request *req, const struct param_list *q,
+                     const char *name, const char *value)
 {
-    char query[2048] = "", number[24];
+    char query[4096] = "";
     for (size_t i = 0; i < q->count; i++)
-        if (strcmp(q->items[i].name, "offset") != 0)
+        if (strcmp(q->items[i].name, "offset") != 0 && strcmp(q->items[i].name, "after") != 0)
             append_param(query, sizeof query, q->items[i].name, q->items[i].value ? q->items[i].value : "");
-    snprintf(number, sizeof number, "%ld", offset);
-    append_param(query, sizeof query, "offset", number);
+    append_param(query, sizeof query, name, value);
     snprintf(buf, size, "%s?%s", req->url_path, query);
 }
 
-/* Sets the Link header with rel="next" and rel="prev" where they exist. */
+/* Sets the Link header with rel="next" and rel="prev" where they exist: a
+ * page asked with a cursor links to the next by cursor (and has no prev),
+ * else by offset. */
 static void set_links(struct _u_response *res, const struct _u_request *req, const struct param_list *q,
                       const struct list_page *page)
 {
-    long total = page->total, limit = page->limit, offset = page->offset;
-    char link[5000] = "", url[2400];
-    if (offset + limit < total) {
-        page_url(url, sizeof url, req, q, offset + limit);
+    long limit = page->limit, offset = page->offset;
+    char link[6400] = "", url[4400], number[24];
+    if (page->has_next && page->keyset && page->next_after[0]) {
+        page_url(url, sizeof url, req, q, "after", page->next_after);
+        snprintf(link, sizeof link, "<%s>; rel=\"next\"", url);
+    } else if (page->has_next && !page->keyset) {
+        snprintf(number, sizeof number, "%ld", offset + limit);
+        page_url(url, sizeof url, req, q, "offset", number);
         snprintf(link, sizeof link, "<%s>; rel=\"next\"", url);
     }
     if (offset > 0) {
-        page_url(url, sizeof url, req, q, offset > limit ? offset - limit : 0);
+        snprintf(number, sizeof number, "%ld", offset > limit ? offset - limit : 0);
+        page_url(url, sizeof url, req, q, "offset", number);
         size_t len = strlen(link);
         snprintf(link + len, sizeof link - len, "%s<%s>; rel=\"prev\"", len ? ", " : "", url);
     }
     if (link[0])
         ulfius_add_header_to_response(res, "Link", link);
+}
+
+/* LIST_NO_TOTAL when the request prefers count=none (RFC 7240: preferences
+ * separated by commas, parameters after ';'). */
+static unsigned list_preferences(const struct _u_request *req)
+{
+    const char *value = header(req, "Prefer");
+    for (const char *p = value; p && *p;) {
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        size_t len = strcspn(p, ",;");
+        while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+            len--;
+        if ((len == 10 && strncasecmp(p, "count=none", 10) == 0) ||
+            (len == 12 && strncasecmp(p, "count=\"none\"", 12) == 0))
+            return LIST_NO_TOTAL;
+        p += strcspn(p, ",");
+    }
+    return 0;
 }
 
 int cb_crud_list(const struct _u_request *req, struct _u_response *res, void *route_ctx)
@@ -131,21 +158,26 @@ int cb_crud_list(const struct _u_request *req, struct _u_response *res, void *ro
     call_for_request(&c, res, app);
     char *text = NULL;
     struct list_page page;
+    unsigned flags = list_preferences(req);
     duban_status s = DUBAN_OK;
     if (header(req, "If-None-Match")) {   /* revalidation: the tag alone, the page only when it changed */
-        s = list_tag(&c, spec, &rows, parent ? &scope : NULL, page.tag);
+        s = list_tag(&c, spec, &rows, parent ? &scope : NULL, flags, page.tag);
         if (s == DUBAN_OK && tag_listed(req, page.tag)) {
             ulfius_add_header_to_response(res, "ETag", page.tag);
+            if (flags & LIST_NO_TOTAL)
+                ulfius_add_header_to_response(res, "Preference-Applied", "count=none");
             call_clear(&c);
             return reply_empty(res, 304);
         }
     }
     if (s == DUBAN_OK)
-        s = list_run_text(&c, spec, &rows, parent ? &scope : NULL, &text, &page);
+        s = list_run_text(&c, spec, &rows, parent ? &scope : NULL, flags, &text, &page);
     int rc;
     if (s == DUBAN_OK) {
         set_links(res, req, &q, &page);
         ulfius_add_header_to_response(res, "ETag", page.tag);
+        if (flags & LIST_NO_TOTAL)
+            ulfius_add_header_to_response(res, "Preference-Applied", "count=none");
         rc = f.count ? reply_sparse_list(res, text, &f) : reply_text(res, 200, text, strlen(text), "application/json");
     } else {
         rc = reply_failure(req, res, &c, s);

@@ -12,7 +12,8 @@
 #include "model/resource_def.h"
 #include "model/validate.h"
 
-enum { DEFAULT_LIMIT = 50, MAX_LIMIT = 500, SQL_SIZE = 16384 };
+enum { DEFAULT_LIMIT = 50, MAX_LIMIT = 500, SQL_SIZE = 16384, MAX_KEYS = LIST_MAX_KEYS, MAX_PARAMS = LIST_MAX_PARAMS };
+
 
 
 /* Strict non-negative integer parse with bounds; -1 on failure. */
@@ -152,6 +153,208 @@ static int parse_sort(struct call *c, struct list_query *qr, const char *text)
     return 1;
 }
 
+static const char B64URL[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/* base64url without padding; 0 when out (size bytes) is too small. */
+static int b64url_encode(const unsigned char *in, size_t n, char *out, size_t size)
+{
+    if ((n + 2) / 3 * 4 + 1 > size)
+        return 0;
+    size_t o = 0;
+    for (size_t i = 0; i < n; i += 3) {
+        unsigned long v = (unsigned long)in[i] << 16 | (i + 1 < n ? (unsigned long)in[i + 1] << 8 : 0) |
+                          (i + 2 < n ? in[i + 2] : 0);
+        for (size_t k = 0; k < 4 && k <= n - i; k++)
+            out[o++] = B64URL[(v >> (18 - 6 * k)) & 63];
+    }
+    out[o] = '\0';
+    return 1;
+}
+
+/* Strict base64url without padding: -1 on any other character, a length
+ * no encoding has, or bits set past the end; else the decoded length. */
+static long b64url_decode(const char *in, unsigned char *out, size_t size)
+{
+    size_t n = strlen(in), o = 0;
+    if (n % 4 == 1 || n / 4 * 3 + 3 > size)
+        return -1;
+    unsigned long v = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *at = strchr(B64URL, in[i]);
+        if (!at)
+            return -1;
+        v = v << 6 | (unsigned long)(at - B64URL);
+        if (i % 4 == 3) {
+            out[o++] = (unsigned char)(v >> 16);
+            out[o++] = (unsigned char)(v >> 8);
+            out[o++] = (unsigned char)v;
+            v = 0;
+        }
+    }
+    if (n % 4 == 2) {
+        if (v & 15)
+            return -1;
+        out[o++] = (unsigned char)(v >> 4);
+    } else if (n % 4 == 3) {
+        if (v & 3)
+            return -1;
+        out[o++] = (unsigned char)(v >> 10);
+        out[o++] = (unsigned char)(v >> 2);
+    }
+    return (long)o;
+}
+
+/* FNV-1a over a string and its terminating NUL. */
+static uint64_t mix(uint64_t h, const char *text)
+{
+    const char *p = text ? text : "";
+    do {
+        h ^= (unsigned char)*p;
+        h *= 1099511628211ULL;
+    } while (*p++);
+    return h;
+}
+
+/* What a cursor belongs to: the list's table and order, so that a cursor
+ * of another list or sort is refused rather than misread. */
+static void order_tag(const struct list_query *qr, char out[20])
+{
+    uint64_t h = mix(mix(14695981039346656037ULL, qr->spec->table), qr->order);
+    snprintf(out, 20, "%08llx", (unsigned long long)(h & 0xffffffffULL));
+}
+
+/* Splits the ORDER BY into its keys ("expr" or "expr DESC"). */
+static int split_order(struct call *c, struct list_query *qr)
+{
+    int depth = 0;
+    const char *start = qr->order;
+    qr->nkeys = 0;
+    for (const char *p = qr->order;; p++) {
+        if (*p == '(')
+            depth++;
+        else if (*p == ')')
+            depth--;
+        if ((*p == ',' && depth == 0) || !*p) {
+            if (qr->nkeys == MAX_KEYS) {
+                call_field_error(c, "sort", "names too many fields");
+                return 0;
+            }
+            while (*start == ' ')
+                start++;
+            size_t len = (size_t)(p - start);
+            int desc = len > 5 && strncmp(p - 5, " DESC", 5) == 0;
+            snprintf(qr->keys[qr->nkeys], sizeof qr->keys[0], "%.*s", (int)(desc ? len - 5 : len), start);
+            qr->desc[qr->nkeys++] = desc;
+            start = p + 1;
+        }
+        if (!*p)
+            return 1;
+    }
+}
+
+/* The condition "row r comes after the cursor" in the order of the keys
+ * (ascending puts NULLs last, descending first, as PostgreSQL does). The
+ * default order's columns are never NULL and ascending: one row
+ * comparison, which an index serves. Other orders compare key by key,
+ * NULLs included. */
+static void keyset_condition(struct list_query *qr, int plain)
+{
+    size_t len = 0, size = sizeof qr->keyset;
+    char *k = qr->keyset;
+    if (plain) {
+        len += (size_t)snprintf(k + len, size - len, " AND ((");
+        for (int i = 0; i < qr->nkeys; i++)
+            len += (size_t)snprintf(k + len, size - len, "%s%s", i ? ", " : "", qr->keys[i]);
+        len += (size_t)snprintf(k + len, size - len, ") > (");
+        for (int i = 0; i < qr->nkeys; i++) {
+            qr->values[qr->nvalues] = json_string_value(json_array_get(qr->cursor, (size_t)i + 1));
+            len += (size_t)snprintf(k + len, size - len, "%s$%d", i ? ", " : "", ++qr->nvalues);
+        }
+        snprintf(k + len, size - len, "))");
+        return;
+    }
+    int param[MAX_KEYS];
+    for (int i = 0; i < qr->nkeys; i++) {
+        const char *v = json_string_value(json_array_get(qr->cursor, (size_t)i + 1));
+        param[i] = 0;
+        if (v) {
+            qr->values[qr->nvalues] = v;
+            param[i] = ++qr->nvalues;
+        }
+    }
+    len += (size_t)snprintf(k + len, size - len, " AND (FALSE");
+    for (int i = 0; i < qr->nkeys && len < size; i++) {
+        if (!param[i] && !qr->desc[i])
+            continue;   /* in ascending order only ties follow a NULL */
+        len += (size_t)snprintf(k + len, size - len, " OR (");
+        for (int j = 0; j < i && len < size; j++) {
+            if (param[j])
+                len += (size_t)snprintf(k + len, size - len, "%s = $%d AND ", qr->keys[j], param[j]);
+            else
+                len += (size_t)snprintf(k + len, size - len, "%s IS NULL AND ", qr->keys[j]);
+        }
+        if (len >= size)
+            break;
+        if (!param[i])
+            len += (size_t)snprintf(k + len, size - len, "%s IS NOT NULL)", qr->keys[i]);
+        else if (qr->desc[i])
+            len += (size_t)snprintf(k + len, size - len, "%s < $%d)", qr->keys[i], param[i]);
+        else
+            len += (size_t)snprintf(k + len, size - len, "(%s > $%d OR %s IS NULL))", qr->keys[i], param[i],
+                                    qr->keys[i]);
+    }
+    if (len < size)
+        snprintf(k + len, size - len, ")");
+}
+
+/* Reads the cursor `after` (when given) strictly: base64url of the JSON
+ * array [order tag, one string or null per key], made by this list with
+ * this order. Anything else is reported naming `after`. */
+static void read_cursor(struct call *c, struct list_query *qr)
+{
+    if (!split_order(c, qr) || !qr->after)
+        return;
+    unsigned char raw[LIST_CURSOR_SIZE];
+    long n = strlen(qr->after) < LIST_CURSOR_SIZE ? b64url_decode(qr->after, raw, sizeof raw) : -1;
+    json_t *cursor = n > 0 ? json_loadb((const char *)raw, (size_t)n, JSON_REJECT_DUPLICATES, NULL) : NULL;
+    char tag[20];
+    order_tag(qr, tag);
+    int ok = json_is_array(cursor) && json_array_size(cursor) == (size_t)qr->nkeys + 1 &&
+             json_is_string(json_array_get(cursor, 0)) &&
+             strcmp(json_string_value(json_array_get(cursor, 0)), tag) == 0;
+    int plain = 1;
+    for (size_t i = 1; ok && i < json_array_size(cursor); i++) {
+        json_t *v = json_array_get(cursor, i);
+        ok = json_is_null(v) || (json_is_string(v) && strlen(json_string_value(v)) == json_string_length(v));
+        plain = plain && json_is_string(v);
+    }
+    if (!ok) {
+        json_decref(cursor);
+        call_field_error(c, "after", "is not a cursor of this list and order: use the one a rel=\"next\" link gives");
+        return;
+    }
+    qr->cursor = cursor;
+    keyset_condition(qr, plain && strcmp(qr->order, qr->spec->default_order) == 0);
+}
+
+/* The cursor of the page that follows row `row` of the page's result,
+ * whose key values start at column `col`. */
+static void make_cursor(const struct list_query *qr, PGresult *res, int row, int col, char *out, size_t size)
+{
+    char tag[20];
+    order_tag(qr, tag);
+    json_t *cursor = json_array();
+    json_array_append_new(cursor, json_string(tag));
+    for (int i = 0; i < qr->nkeys; i++)
+        json_array_append_new(cursor, PQgetisnull(res, row, col + i) ? json_null()
+                                                                       : json_string(PQgetvalue(res, row, col + i)));
+    char *text = json_dumps(cursor, JSON_COMPACT);
+    json_decref(cursor);
+    if (!text || !b64url_encode((const unsigned char *)text, strlen(text), out, size))
+        out[0] = '\0';
+    free(text);
+}
+
 /* Reads limit, offset, sort and every filter; all problems are reported. */
 static duban_status read_query(struct call *c, struct list_query *qr)
 {
@@ -173,11 +376,13 @@ static duban_status read_query(struct call *c, struct list_query *qr)
                 call_field_error(c, "offset", "must be an integer from 0 to 1000000000");
         } else if (strcmp(name, "sort") == 0) {
             parse_sort(c, qr, v);
+        } else if (strcmp(name, "after") == 0) {
+            qr->after = v;
         } else if (!f) {
             call_field_error(c, name, "is not a parameter of this list");
         } else if (qr->scope && strcmp(name, qr->scope->param) == 0) {
             call_field_error(c, name, "is given by the path");
-        } else if (qr->nvalues + 4 > LIST_MAX_PARAMS) {
+        } else if (qr->nvalues + MAX_KEYS + 4 > MAX_PARAMS) {
             call_field_error(c, name, "too many filters");
         } else if (value_ok(c, f, v)) {
             int negative = (f->type == FILTER_BOOL && strcmp(v, "false") == 0) ||
@@ -186,6 +391,11 @@ static duban_status read_query(struct call *c, struct list_query *qr)
             add_condition(c, qr, f, negative ? f->sql_false : f->sql, v);
         }
     }
+    if (qr->after && params_get(qr->q, "offset"))
+        call_field_error(c, "offset", "cannot be given with after: a cursor replaces the offset");
+    qr->nfilter = qr->nvalues;
+    if (!c->errors)
+        read_cursor(c, qr);
     if (c->errors)
         snprintf(c->detail, sizeof c->detail, "the query has %zu bad parameter(s)", json_array_size(c->errors));
     return call_errors_status(c, DUBAN_BAD_INPUT);
@@ -228,105 +438,201 @@ static duban_status check_scope(struct call *c, PGconn *conn, const struct list_
 #define TAG_AGGREGATE "count(*) AS n, coalesce(bit_xor(hashint8extended(r.id, r.xmin::text::bigint)), 0) AS x"
 #define TAG_CONTEXT "current_date::text, coalesce(current_setting('duban.near_due_days', true), '')"
 
-/* FNV-1a over a string and its terminating NUL. */
-static uint64_t mix(uint64_t h, const char *text)
-{
-    const char *p = text ? text : "";
-    do {
-        h ^= (unsigned char)*p;
-        h *= 1099511628211ULL;
-    } while (*p++);
-    return h;
-}
-
-/* The tag from what the SQL of the list answered (columns from `col`:
- * count, xor, date, setting) and what shaped the query. */
-static void make_tag(const struct list_query *qr, PGresult *res, int col, char tag[LIST_TAG_SIZE])
+/* The tag's seed: everything that shaped the query (with the cursor, the
+ * limit and the offset among the values) and whether it counts. */
+static uint64_t tag_seed(const struct list_query *qr)
 {
     uint64_t h = mix(14695981039346656037ULL, qr->spec->table);
-    h = mix(mix(h, qr->where), qr->order);
+    h = mix(mix(mix(h, qr->where), qr->keyset), qr->order);
     for (int i = 0; i < qr->nvalues; i++)
         h = mix(h, qr->values[i]);
-    for (int i = col; i < col + 4; i++)
-        h = mix(h, PQgetvalue(res, 0, i));
+    return mix(h, qr->flags & LIST_NO_TOTAL ? "page" : "counted");
+}
+
+static void tag_text(uint64_t h, char tag[LIST_TAG_SIZE])
+{
     snprintf(tag, LIST_TAG_SIZE, "W/\"%016llx\"", (unsigned long long)h);
 }
 
-/* Writes the one statement that answers the list: the page of rows as
- * JSON, the total and the paging values, in one round trip. */
+/* The counted tag, from the aggregate's columns: count, xor, date, setting. */
+static void counted_tag(const struct list_query *qr, PGresult *count, char tag[LIST_TAG_SIZE])
+{
+    uint64_t h = tag_seed(qr);
+    for (int i = 0; i < 4; i++)
+        h = mix(h, PQgetvalue(count, 0, i));
+    tag_text(h, tag);
+}
+
+/* The page's columns: the item, id, xmin, date, setting, then the keys. */
+enum { PAGE_ITEM, PAGE_ID, PAGE_XMIN, PAGE_DATE, PAGE_SETTING, PAGE_KEYS };
+
+/* The uncounted tag, from every row fetched (the page and the one after
+ * it, which decides rel="next") and the context of the warnings. */
+static void page_tag(const struct list_query *qr, PGresult *page, char tag[LIST_TAG_SIZE])
+{
+    uint64_t h = tag_seed(qr);
+    for (int i = 0; i < PQntuples(page); i++)
+        h = mix(mix(h, PQgetvalue(page, i, PAGE_ID)), PQgetvalue(page, i, PAGE_XMIN));
+    if (PQntuples(page))
+        h = mix(mix(h, PQgetvalue(page, 0, PAGE_DATE)), PQgetvalue(page, 0, PAGE_SETTING));
+    tag_text(h, tag);
+}
+
+/* Writes the page's statement: one scan in the list's order, from the
+ * cursor when there is one, of limit + 1 rows (the last only tells that a
+ * next page exists). */
 static duban_status build_sql(struct call *c, struct list_query *qr)
 {
-    snprintf(qr->limit_text, sizeof qr->limit_text, "%ld", qr->limit);
+    snprintf(qr->limit_text, sizeof qr->limit_text, "%ld", qr->limit + 1);
     snprintf(qr->offset_text, sizeof qr->offset_text, "%ld", qr->offset);
     int n = qr->nvalues;
     qr->values[n] = qr->limit_text;
     qr->values[n + 1] = qr->offset_text;
     qr->nvalues = n + 2;
+    char keys[2048] = "";
+    for (int i = 0; i < qr->nkeys; i++) {
+        size_t used = strlen(keys);
+        snprintf(keys + used, sizeof keys - used, ", (%s)::text", qr->keys[i]);
+    }
     qr->sql = malloc(SQL_SIZE);
     if (!qr->sql)
         return call_fail(c, DUBAN_ERROR, "out of memory");
-    const struct list_spec *spec = qr->spec;
     int len = snprintf(qr->sql, SQL_SIZE,
-             "WITH page AS (SELECT r.id, row_number() OVER (ORDER BY %s) AS n FROM %s r WHERE %s "
-             "ORDER BY %s LIMIT $%d OFFSET $%d), total AS (SELECT " TAG_AGGREGATE " FROM %s r WHERE %s) "
-             "SELECT json_build_object('items', (SELECT coalesce(json_agg(%s ORDER BY page.n), '[]') "
-             "FROM page JOIN %s r ON r.id = page.id), 'total', total.n, 'limit', %ld, 'offset', %ld), total.n, "
-             "total.x, " TAG_CONTEXT " FROM total",
-             qr->order, spec->table, qr->where, qr->order, n + 1, n + 2, spec->table, qr->where, spec->json,
-             spec->table, qr->limit, qr->offset);
+                       "SELECT (%s)::text, r.id, r.xmin::text, " TAG_CONTEXT "%s FROM %s r WHERE %s%s "
+                       "ORDER BY %s LIMIT $%d OFFSET $%d",
+                       qr->spec->json, keys, qr->spec->table, qr->where, qr->keyset, qr->order, n + 1, n + 2);
     return len < SQL_SIZE ? DUBAN_OK : call_fail(c, DUBAN_BAD_INPUT, "the query is too long");
 }
 
-duban_status list_prepare(struct call *c, const struct list_spec *spec, const struct param_list *q,
-                          const struct list_scope *scope, struct list_query *out)
+static duban_status prepare(struct call *c, const struct list_spec *spec, const struct param_list *q,
+                            const struct list_scope *scope, unsigned flags, struct list_query *out)
 {
     memset(out, 0, sizeof *out);
     out->spec = spec;
     out->q = q;
     out->scope = scope;
+    out->flags = flags;
     if (scope)
         id_text(scope->id, out->scope_id);
     duban_status s = read_query(c, out);
     return s == DUBAN_OK ? build_sql(c, out) : s;
 }
 
+duban_status list_prepare(struct call *c, const struct list_spec *spec, const struct param_list *q,
+                          const struct list_scope *scope, struct list_query *out)
+{
+    return prepare(c, spec, q, scope, 0, out);
+}
+
 void list_query_clear(struct list_query *qr)
 {
     free(qr->sql);
     qr->sql = NULL;
+    json_decref(qr->cursor);
+    qr->cursor = NULL;
+}
+
+/* Counts the filtered rows (and sums their (id, xmin) for the tag). */
+static duban_status count_rows(struct call *c, PGconn *conn, const struct list_query *qr, PGresult **res)
+{
+    char sql[6144];
+    snprintf(sql, sizeof sql, "SELECT " TAG_AGGREGATE ", " TAG_CONTEXT " FROM %s r WHERE %s", qr->spec->table,
+             qr->where);
+    return db_exec(c, conn, res, sql, qr->nfilter, qr->values);
+}
+
+/* Runs the page's statement. A cursor whose values the database cannot
+ * read as the keys' types is the client's: a bad `after`. */
+static duban_status fetch_page(struct call *c, PGconn *conn, const struct list_query *qr, PGresult **res)
+{
+    duban_status s = db_exec(c, conn, res, qr->sql, qr->nvalues, qr->values);
+    if (s != DUBAN_OK && qr->cursor && strncmp(c->sqlstate, "22", 2) == 0) {
+        call_clear(c);
+        call_field_error(c, "after", "is not a cursor of this list and order: use the one a rel=\"next\" link gives");
+        s = call_errors_status(c, DUBAN_BAD_INPUT);
+    }
+    return s;
+}
+
+/* The envelope around the page's items (at most `items` rows of page). */
+static char *envelope(const struct list_query *qr, PGresult *page, int items, long total)
+{
+    size_t size = 128;
+    for (int i = 0; i < items; i++)
+        size += (size_t)PQgetlength(page, i, PAGE_ITEM) + 2;
+    char *text = malloc(size), *p = text;
+    if (!text)
+        return NULL;
+    p += sprintf(p, "{\"items\" : [");
+    for (int i = 0; i < items; i++) {
+        if (i)
+            p += sprintf(p, ", ");
+        size_t n = (size_t)PQgetlength(page, i, PAGE_ITEM);
+        memcpy(p, PQgetvalue(page, i, PAGE_ITEM), n);
+        p += n;
+    }
+    p += sprintf(p, "]");
+    if (total >= 0)
+        p += sprintf(p, ", \"total\" : %ld", total);
+    sprintf(p, ", \"limit\" : %ld, \"offset\" : %ld}", qr->limit, qr->offset);
+    return text;
 }
 
 struct run_args {
     struct list_query *qr;
-    char **text;
+    char **text;              /* NULL: the tag alone */
     struct list_page *page;
 };
 
-/* Runs the prepared list; the envelope comes back as PostgreSQL wrote it. */
+/* Counts (unless asked not to), then reads the page: in that order, so
+ * that the page is never older than the tag it is sent with. */
 static duban_status list_work(struct call *c, PGconn *conn, void *arg)
 {
     struct run_args *a = arg;
-    duban_status s = a->qr->scope ? check_scope(c, conn, a->qr) : DUBAN_OK;
-    PGresult *res = NULL;
+    struct list_query *qr = a->qr;
+    struct list_page *pg = a->page;
+    int counting = !(qr->flags & LIST_NO_TOTAL);
+    duban_status s = qr->scope ? check_scope(c, conn, qr) : DUBAN_OK;
+    PGresult *count = NULL, *page = NULL;
+    if (s == DUBAN_OK && counting)
+        s = count_rows(c, conn, qr, &count);
+    if (s == DUBAN_OK && counting && !a->text) {   /* revalidation: the aggregate decides */
+        counted_tag(qr, count, pg->tag);
+        PQclear(count);
+        return DUBAN_OK;
+    }
     if (s == DUBAN_OK)
-        s = db_exec(c, conn, &res, a->qr->sql, a->qr->nvalues, a->qr->values);
-    if (s != DUBAN_OK)
-        return s;
-    *a->text = strdup(PQgetvalue(res, 0, 0));
-    a->page->total = atol(PQgetvalue(res, 0, 1));
-    make_tag(a->qr, res, 1, a->page->tag);
-    a->page->limit = a->qr->limit;
-    a->page->offset = a->qr->offset;
-    PQclear(res);
-    return *a->text ? DUBAN_OK : call_fail(c, DUBAN_ERROR, "out of memory");
+        s = fetch_page(c, conn, qr, &page);
+    if (s == DUBAN_OK) {
+        int rows = PQntuples(page), items = rows > qr->limit ? (int)qr->limit : rows;
+        pg->total = counting ? atol(PQgetvalue(count, 0, 0)) : -1;
+        pg->limit = qr->limit;
+        pg->offset = qr->offset;
+        pg->has_next = rows > qr->limit;
+        pg->keyset = qr->after != NULL;
+        pg->next_after[0] = '\0';
+        if (pg->has_next)
+            make_cursor(qr, page, items - 1, PAGE_KEYS, pg->next_after, sizeof pg->next_after);
+        if (counting)
+            counted_tag(qr, count, pg->tag);
+        else
+            page_tag(qr, page, pg->tag);
+        if (a->text && !(*a->text = envelope(qr, page, items, pg->total)))
+            s = call_fail(c, DUBAN_ERROR, "out of memory");
+    }
+    PQclear(count);
+    PQclear(page);
+    return s;
 }
 
-duban_status list_run_text(struct call *c, const struct list_spec *spec, const struct param_list *q,
-                           const struct list_scope *scope, char **text, struct list_page *page)
+/* Prepares and runs the list; text NULL asks for the tag alone. */
+static duban_status run(struct call *c, const struct list_spec *spec, const struct param_list *q,
+                        const struct list_scope *scope, unsigned flags, char **text, struct list_page *page)
 {
     struct list_query qr;
-    *text = NULL;
-    duban_status s = list_prepare(c, spec, q, scope, &qr);
+    if (text)
+        *text = NULL;
+    duban_status s = prepare(c, spec, q, scope, flags, &qr);
     if (s == DUBAN_OK) {
         struct run_args a = {&qr, text, page};
         s = db_read(c, list_work, &a);
@@ -335,41 +641,20 @@ duban_status list_run_text(struct call *c, const struct list_spec *spec, const s
     return s;
 }
 
-struct tag_args {
-    struct list_query *qr;
-    char *tag;
-};
-
-/* The aggregate of the list's statement alone: the filtered rows are
- * counted, the page is not built. */
-static duban_status tag_work(struct call *c, PGconn *conn, void *arg)
+duban_status list_run_text(struct call *c, const struct list_spec *spec, const struct param_list *q,
+                           const struct list_scope *scope, unsigned flags, char **text, struct list_page *page)
 {
-    struct tag_args *a = arg;
-    duban_status s = a->qr->scope ? check_scope(c, conn, a->qr) : DUBAN_OK;
-    char sql[6144];
-    snprintf(sql, sizeof sql, "SELECT " TAG_AGGREGATE ", " TAG_CONTEXT " FROM %s r WHERE %s", a->qr->spec->table,
-             a->qr->where);
-    PGresult *res = NULL;
-    if (s == DUBAN_OK)   /* limit and offset, the last two values, are not used here */
-        s = db_exec(c, conn, &res, sql, a->qr->nvalues - 2, a->qr->values);
-    if (s != DUBAN_OK)
-        return s;
-    make_tag(a->qr, res, 0, a->tag);
-    PQclear(res);
-    return DUBAN_OK;
+    return run(c, spec, q, scope, flags, text, page);
 }
 
 duban_status list_tag(struct call *c, const struct list_spec *spec, const struct param_list *q,
-                      const struct list_scope *scope, char tag[LIST_TAG_SIZE])
+                      const struct list_scope *scope, unsigned flags, char tag[LIST_TAG_SIZE])
 {
-    struct list_query qr;
+    struct list_page page;
     tag[0] = '\0';
-    duban_status s = list_prepare(c, spec, q, scope, &qr);
-    if (s == DUBAN_OK) {
-        struct tag_args a = {&qr, tag};
-        s = db_read(c, tag_work, &a);
-    }
-    list_query_clear(&qr);
+    duban_status s = run(c, spec, q, scope, flags, NULL, &page);
+    if (s == DUBAN_OK)
+        snprintf(tag, LIST_TAG_SIZE, "%s", page.tag);
     return s;
 }
 
@@ -379,7 +664,7 @@ duban_status list_run(struct call *c, const struct list_spec *spec, const struct
     char *text;
     struct list_page page;
     *out = NULL;
-    duban_status s = list_run_text(c, spec, q, scope, &text, &page);
+    duban_status s = list_run_text(c, spec, q, scope, 0, &text, &page);
     if (s == DUBAN_OK && !(*out = json_loads(text, 0, NULL)))
         s = call_fail(c, DUBAN_ERROR, "the database returned malformed JSON");
     free(text);

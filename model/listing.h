@@ -1,5 +1,7 @@
 /* Lists: filters from query parameters, combined with AND; sort over an
- * allow-list; limit and offset; the {items, total, limit, offset} envelope.
+ * allow-list; limit and offset, or a keyset cursor `after` (opaque: the
+ * base64url of the sort key values of the last row of the page before);
+ * the {items, total, limit, offset} envelope, total left out on request.
  * Every parameter is checked, and an unknown or malformed one is reported
  * by name (DUBAN_BAD_INPUT), never ignored. */
 #ifndef DUBAN_LISTING_H
@@ -38,7 +40,7 @@ struct list_spec {
     const char *json;               /* the representation of row r */
     const struct filter *filters;   /* terminated by a NULL name */
     const struct sort_key *sorts;   /* terminated by a NULL name */
-    const char *default_order;      /* SQL, ending in a unique key */
+    const char *default_order;      /* SQL over columns never NULL, ending in a unique key */
 };
 
 /* A list within a parent: the parent must exist, and `param` is fixed. */
@@ -49,47 +51,66 @@ struct list_scope {
     int64_t id;
 };
 
-enum { LIST_MAX_PARAMS = 40 };
+enum { LIST_MAX_PARAMS = 40, LIST_MAX_KEYS = 12 };
 
-/* A list request checked and turned into SQL (pure: no database). */
+/* A list request checked and turned into SQL (pure: no database). The
+ * values are the filters' ($1..nfilter), the cursor's, then limit + 1 and
+ * offset. */
 struct list_query {
     const struct list_spec *spec;
     const struct param_list *q;
     const struct list_scope *scope;
+    unsigned flags;
     char scope_id[24];
-    const char *values[LIST_MAX_PARAMS];   /* SQL parameters, borrowed from q and this struct */
-    int nvalues;
+    const char *values[LIST_MAX_PARAMS];        /* borrowed from q, this struct and cursor */
+    int nvalues, nfilter;
     long limit, offset;
     char limit_text[24], offset_text[24];
     char where[4096];
     char order[1024];
-    char *sql;                             /* owned; freed by list_query_clear */
+    int nkeys;                             /* the sort keys: order split at its top-level commas */
+    char keys[LIST_MAX_KEYS][256];
+    int desc[LIST_MAX_KEYS];
+    const char *after;                     /* the cursor given, or NULL */
+    json_t *cursor;                        /* decoded: [order tag, key values...] */
+    char keyset[4096];                     /* " AND (rows after the cursor)", or "" */
+    char *sql;                             /* owned: the page */
 };
 
 /* Checks every parameter of q against spec (DUBAN_BAD_INPUT naming each bad
- * one) and builds the SQL. Clear *out with list_query_clear either way. */
+ * one) and builds the SQL of the page. Clear *out with list_query_clear
+ * either way. */
 duban_status list_prepare(struct call *c, const struct list_spec *spec, const struct param_list *q,
                           const struct list_scope *scope, struct list_query *out);
 void list_query_clear(struct list_query *qr);
 
-enum { LIST_TAG_SIZE = 24 };
+enum { LIST_TAG_SIZE = 24, LIST_CURSOR_SIZE = 2048 };
+
+/* LIST_NO_TOTAL: the client asked for no total (Prefer: count=none); the
+ * filtered rows are then not counted, and the tag covers the page alone. */
+enum { LIST_NO_TOTAL = 1 };
 
 struct list_page {
-    long total, limit, offset;
+    long total;                /* -1 when not counted */
+    long limit, offset;        /* offset 0 for a page after a cursor */
+    int has_next;              /* a row follows the page (found by fetching limit + 1) */
+    int keyset;                /* the page was asked with `after` */
+    char next_after[LIST_CURSOR_SIZE];   /* the cursor of the next page, "" when none */
     char tag[LIST_TAG_SIZE];   /* the list's entity-tag, W/"..." (see list_tag) */
 };
 
 /* Runs the list described by spec and the query q: *text (malloc'd) is the
- * JSON envelope {items, total, limit, offset} as the database wrote it,
- * and *page its numbers, for paging links. */
+ * JSON envelope {items, total, limit, offset} around the items as the
+ * database rendered them, and *page its numbers, for paging links. */
 duban_status list_run_text(struct call *c, const struct list_spec *spec, const struct param_list *q,
-                           const struct list_scope *scope, char **text, struct list_page *page);
+                           const struct list_scope *scope, unsigned flags, char **text, struct list_page *page);
 
 /* The entity-tag of the list the same arguments would answer, without
- * building it: what list_run_text puts in page->tag, from one aggregate
- * over the filtered rows. DUBAN_NOT_FOUND when a scope's parent is gone. */
+ * sending it: what list_run_text puts in page->tag, from one aggregate
+ * over the filtered rows (or, with LIST_NO_TOTAL, from the page's rows).
+ * DUBAN_NOT_FOUND when a scope's parent is gone. */
 duban_status list_tag(struct call *c, const struct list_spec *spec, const struct param_list *q,
-                      const struct list_scope *scope, char tag[LIST_TAG_SIZE]);
+                      const struct list_scope *scope, unsigned flags, char tag[LIST_TAG_SIZE]);
 
 /* The same, with the envelope parsed; *out is a new reference. */
 duban_status list_run(struct call *c, const struct list_spec *spec, const struct param_list *q,

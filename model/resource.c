@@ -35,7 +35,7 @@ duban_status resource_fetch(struct call *c, PGconn *conn, const struct resource 
     char sql[4096], idbuf[24];
     id_text(id, idbuf);
     const char *params[] = {idbuf};
-    snprintf(sql, sizeof sql, "SELECT %s FROM %s r WHERE r.id = $1%s", r->json, r->table,
+    snprintf(sql, sizeof sql, "SELECT %s FROM %s r WHERE r.id = $1%s", r->ready ? r->ready : r->json, r->table,
              lock ? " FOR NO KEY UPDATE OF r" : "");
     duban_status s = query_json(c, conn, out, sql, 1, params);
     if (s == DUBAN_OK && !*out)

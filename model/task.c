@@ -34,8 +34,9 @@ static const struct field FIELDS[] = {
 };
 static const char *const READ_ONLY[] = {COMMON_READ_ONLY, "path", "progress", "warning", "leaders", "units", NULL};
 
-/* The names come from scalar subqueries on the primary keys, so that each
- * assignment costs one index probe rather than a join over all units. */
+/* The representation computed from the tables: what task_doc (migration
+ * 0007) renders into task.doc at every write, `warning` aside. fields=
+ * reads the member names from it; reads use TASK_READY. */
 #define TASK_JSON                                                                                              \
     "json_build_object('id', r.id, 'plan_id', r.plan_id, 'parent_id', r.parent_id, 'level', r.level, "        \
     "'outline', r.outline, 'position', r.position, 'path', array_to_string(r.path, '.'), 'title', r.title, "  \
@@ -52,6 +53,12 @@ static const char *const READ_ONLY[] = {COMMON_READ_ONLY, "path", "progress", "w
     "(SELECT u.name FROM unit u WHERE u.id = tu.unit_id), "                                                   \
     "'role', CASE WHEN tu.position = 1 THEN 'lead' ELSE 'partner' END) ORDER BY tu.position) "                \
     "FROM task_unit tu WHERE tu.task_id = r.id), '[]'), " COMMON_JSON ")"
+
+/* The same representation as text from the row alone: its doc, with
+ * today's warning spliced in ("warning" : null can only be that member:
+ * within a JSON string every quote is escaped). */
+#define TASK_READY                                                                                             \
+    "replace(r.doc, '\"warning\" : null', '\"warning\" : \"' || task_warning(r.status, r.due_on) || '\"')"
 
 /* Where a task sits: the fields of the document or row that decide it. */
 struct place {
@@ -81,7 +88,8 @@ static int same_group(const struct place *a, const struct place *b)
 
 /* Shifts the positions of p's siblings (the task `except` left alone)
  * from p->position on: +1 opens a gap there, -1 closes the one just after
- * it. repath then gives the shifted rows their new path and version. */
+ * it. The place triggers (migrations 0004, 0007) give the shifted rows and
+ * everything below them their new path and version. */
 static duban_status shift_siblings(struct call *c, PGconn *conn, const struct place *p, int64_t except, int by)
 {
     char ex[24], pos[24];
@@ -104,34 +112,6 @@ static duban_status open_gap(struct call *c, PGconn *conn, const struct place *p
 static duban_status close_gap(struct call *c, PGconn *conn, const struct place *p, int64_t except)
 {
     return shift_siblings(c, conn, p, except, -1);
-}
-
-/* Recomputes the paths of the group's tasks from position `from` on, and
- * of everything below them; the subtree of the written task also moves
- * `shift` levels down. Rows that change (which includes every sibling a
- * gap moved) get a new version, except the written task: its own write
- * counts once. */
-static duban_status repath(struct call *c, PGconn *conn, const struct place *p, long from, int64_t written,
-                           long shift)
-{
-    char pos[24], id[24], by[24];
-    snprintf(pos, sizeof pos, "%ld", from);
-    id_text(written, id);
-    snprintf(by, sizeof by, "%ld", shift);
-    const char *params[] = {p->plan, p->has_parent ? p->parent : NULL, pos, id, by};
-    return db_run(c, conn,
-                  "WITH RECURSIVE t(id, path, mine) AS ("
-                  " SELECT s.id, coalesce((SELECT path FROM task WHERE id = $2::bigint), '{}') || s.position,"
-                  " s.id = $4::bigint"
-                  " FROM task s WHERE s.plan_id = $1 AND s.parent_id IS NOT DISTINCT FROM $2::bigint"
-                  " AND s.position >= $3::int"
-                  " UNION ALL SELECT k.id, t.path || k.position, t.mine FROM task k JOIN t ON k.parent_id = t.id) "
-                  "UPDATE task SET path = t.path,"
-                  " level = task.level + CASE WHEN t.mine AND task.id <> $4::bigint THEN $5::int ELSE 0 END,"
-                  " version = version + CASE WHEN task.id = $4::bigint THEN 0 ELSE 1 END,"
-                  " updated_at = now() FROM t WHERE task.id = t.id"
-                  " AND (task.path IS DISTINCT FROM t.path OR (t.mine AND task.id <> $4::bigint AND $5::int <> 0))",
-                  5, params);
 }
 
 /* Reports each id of `list` (a JSON array) missing from `table`. */
@@ -354,18 +334,13 @@ static duban_status close_place(struct call *c, PGconn *conn, struct write *w)
 {
     struct place was;
     place_of(w->old, &was);
-    duban_status s = close_gap(c, conn, &was, w->id);
-    return s == DUBAN_OK ? repath(c, conn, &was, was.position, 0, 0) : s;
+    return close_gap(c, conn, &was, w->id);
 }
 
-/* After a task is written: its assignments and the paths of everything
- * whose position changed. */
-static duban_status store_assignments_and_paths(struct call *c, PGconn *conn, struct write *w)
+/* After a task is written: its leaders and units. (Paths, and the levels
+ * below a task whose level changed, follow in the place triggers.) */
+static duban_status store_leaders_and_units(struct call *c, PGconn *conn, struct write *w)
 {
-    struct place p, was;
-    if (w->old)
-        place_of(w->old, &was);
-    place_of(w->doc, &p);
     char id[24];
     id_text(w->id, id);
     duban_status s = store_assignments(c, conn, "task_leader", "leader_id", id, json_object_get(w->old, "leader_ids"),
@@ -373,13 +348,6 @@ static duban_status store_assignments_and_paths(struct call *c, PGconn *conn, st
     if (s == DUBAN_OK)
         s = store_assignments(c, conn, "task_unit", "unit_id", id, json_object_get(w->old, "unit_ids"),
                               json_object_get(w->doc, "unit_ids"));
-    if (s == DUBAN_OK && w->old && !same_group(&p, &was))
-        s = repath(c, conn, &was, was.position, w->id, 0);
-    if (s == DUBAN_OK) {
-        long from = w->old && same_group(&p, &was) && was.position < p.position ? was.position : p.position;
-        long shift = w->old ? level_of(w->doc) - level_of(w->old) : 0;
-        s = repath(c, conn, &p, from, w->id, shift);
-    }
     return s;
 }
 
@@ -387,9 +355,10 @@ const struct resource task_resource = {
     .name = "task",
     .table = "task",
     .json = TASK_JSON,
+    .ready = TASK_READY,
     .fields = {FIELDS, sizeof FIELDS / sizeof *FIELDS, READ_ONLY},
     .before_write = check_and_place,
-    .after_write = store_assignments_and_paths,
+    .after_write = store_leaders_and_units,
     .before_delete = refuse_orphans,
     .after_delete = close_place,
 };
@@ -426,4 +395,4 @@ static const struct sort_key SORTS[] = {
     {NULL, NULL},
 };
 
-const struct list_spec task_list = {"task", TASK_JSON, FILTERS, SORTS, "r.plan_id, r.path, r.id"};
+const struct list_spec task_list = {"task", TASK_READY, FILTERS, SORTS, "r.plan_id, r.path, r.id"};
