@@ -15,9 +15,9 @@
 
 /* 1 when y-m-d is a real date in the year range every date of duban
  * shares (model/dates.h). */
-int date_ok(int y, int m, int d) { return date_is_real(y, m, d); }
+int plan_date_ok(int y, int m, int d) { return date_is_real(y, m, d); }
 
-/* Writes y-m-d (already checked by date_ok) as "YYYY-MM-DD". */
+/* Writes y-m-d (already checked by plan_date_ok) as "YYYY-MM-DD". */
 static void format_date(char out[11], int y, int m, int d)
 {
     out[0] = (char)('0' + y / 1000);
@@ -54,7 +54,7 @@ static int add_months(const char *from, int months, char out[11])
 /* Numbers and date phrases                                           */
 /* ------------------------------------------------------------------ */
 
-unsigned cur_peek(const struct cur *c, size_t *len)
+unsigned plan_cur_peek(const struct cur *c, size_t *len)
 {
     if (c->i >= c->s.n) {
         *len = 0;
@@ -63,7 +63,7 @@ unsigned cur_peek(const struct cur *c, size_t *len)
     return u8_get(c->s.p + c->i, c->s.n - c->i, len);
 }
 
-int cur_lit(struct cur *c, const char *lit)
+int plan_cur_lit(struct cur *c, const char *lit)
 {
     if (!sp_starts(sp_from(c->s, c->i), lit))
         return 0;
@@ -72,24 +72,24 @@ int cur_lit(struct cur *c, const char *lit)
 }
 
 /* Consumes the first literal of lits found at the position; 1 if any. */
-int cur_any(struct cur *c, const char *const *lits)
+int plan_cur_any(struct cur *c, const char *const *lits)
 {
     size_t k = sp_prefix_of(sp_from(c->s, c->i), lits);
     c->i += k;
     return k > 0;
 }
 
-void cur_blanks(struct cur *c)
+void plan_cur_blanks(struct cur *c)
 {
     size_t len;
     unsigned u;
 
-    while ((u = cur_peek(c, &len)) == ' ' || u == '\t' || u == 0x3000)
+    while ((u = plan_cur_peek(c, &len)) == ' ' || u == '\t' || u == 0x3000)
         c->i += len;
 }
 
 /* Value of an ASCII or full-width digit, or -1. */
-int arabic_digit(unsigned c)
+int plan_arabic_digit(unsigned c)
 {
     if (c >= '0' && c <= '9')
         return (int)(c - '0');
@@ -99,7 +99,7 @@ int arabic_digit(unsigned c)
 }
 
 /* Value of a Chinese digit 〇 零 ○ 一 … 九 (and 两 = 2), or -1. */
-int chinese_digit(unsigned c)
+int plan_chinese_digit(unsigned c)
 {
     static const unsigned digits[10] = {0x3007, 0x4E00, 0x4E8C, 0x4E09, 0x56DB,
                                         0x4E94, 0x516D, 0x4E03, 0x516B, 0x4E5D};
@@ -113,28 +113,28 @@ int chinese_digit(unsigned c)
 
 static int any_digit(unsigned c)
 {
-    int d = arabic_digit(c);
-    return d >= 0 ? d : chinese_digit(c);
+    int d = plan_arabic_digit(c);
+    return d >= 0 ? d : plan_chinese_digit(c);
 }
 
 /* Reads a four-digit year (arabic or Chinese digits, not mixed with a fifth
  * digit), with blanks around it. */
-int cur_year(struct cur *c, int *y)
+int plan_cur_year(struct cur *c, int *y)
 {
     size_t len;
     int v = 0;
 
-    cur_blanks(c);
+    plan_cur_blanks(c);
     for (int k = 0; k < 4; k++) {
-        int d = any_digit(cur_peek(c, &len));
+        int d = any_digit(plan_cur_peek(c, &len));
         if (d < 0 || (k == 0 && d == 0))
             return 0;
         v = v * 10 + d;
         c->i += len;
     }
-    if (any_digit(cur_peek(c, &len)) >= 0)
+    if (any_digit(plan_cur_peek(c, &len)) >= 0)
         return 0;
-    cur_blanks(c);
+    plan_cur_blanks(c);
     *y = v;
     return v >= DATE_MIN_YEAR && v <= DATE_MAX_YEAR;
 }
@@ -146,38 +146,39 @@ static int cur_small(struct cur *c, int *v)
     size_t len;
     int d, val = 0, digits = 0;
 
-    cur_blanks(c);
-    while ((d = arabic_digit(cur_peek(c, &len))) >= 0 && digits < 3) {
+    plan_cur_blanks(c);
+    while ((d = plan_arabic_digit(plan_cur_peek(c, &len))) >= 0 && digits < 3) {
         val = val * 10 + d;
         digits++;
         c->i += len;
     }
     if (digits == 0) {
-        if ((d = chinese_digit(cur_peek(c, &len))) > 0)
+        if ((d = plan_chinese_digit(plan_cur_peek(c, &len))) > 0)
             c->i += len;
         val = d > 0 ? d : 0;
-        if (cur_lit(c, "十")) {
+        if (plan_cur_lit(c, "十")) {
             val = (val ? val : 1) * 10;
-            if ((d = chinese_digit(cur_peek(c, &len))) > 0) {
+            if ((d = plan_chinese_digit(plan_cur_peek(c, &len))) > 0) {
                 val += d;
                 c->i += len;
             }
         }
         digits = val > 0;
     }
-    cur_blanks(c);
+    plan_cur_blanks(c);
     *v = val;
     return digits > 0 && digits < 3 && val >= 1 && val <= 99;
 }
 
 /* Parses a line that is only a date, 2018年12月4日 or 二〇一八年十二月四日. */
-int parse_full_date(struct span s, char out[11])
+int plan_parse_full_date(struct span s, char out[11])
 {
     struct cur c = {s, 0};
     int y, m, d;
 
-    if (!cur_year(&c, &y) || !cur_lit(&c, "年") || !cur_small(&c, &m) || !cur_lit(&c, "月") ||
-        !cur_small(&c, &d) || !cur_lit(&c, "日") || c.i != s.n || !date_ok(y, m, d))
+    if (!plan_cur_year(&c, &y) || !plan_cur_lit(&c, "年") || !cur_small(&c, &m) ||
+        !plan_cur_lit(&c, "月") || !cur_small(&c, &d) || !plan_cur_lit(&c, "日") || c.i != s.n ||
+        !plan_date_ok(y, m, d))
         return 0;
     format_date(out, y, m, d);
     return 1;
@@ -191,15 +192,15 @@ static int due_after_month(struct cur c, int y, int m, int bare, struct due *d)
     static const char *const before[] = {"之前", "前", NULL};
     int day;
 
-    if (m < 1 || m > 12 || !cur_lit(&c, "月"))
+    if (m < 1 || m > 12 || !plan_cur_lit(&c, "月"))
         return 0;
-    if (cur_any(&c, ends)) {
-        cur_lit(&c, "前");
+    if (plan_cur_any(&c, ends)) {
+        plan_cur_lit(&c, "前");
         day = date_days_in_month(y, m);
     } else {
         struct cur k = c;
-        if (cur_small(&k, &day) && cur_lit(&k, "日") && cur_any(&k, before) &&
-            date_ok(y, m, day)) {
+        if (cur_small(&k, &day) && plan_cur_lit(&k, "日") && plan_cur_any(&k, before) &&
+            plan_date_ok(y, m, day)) {
             c = k;
         } else if (bare) {
             day = date_days_in_month(y, m);
@@ -221,9 +222,9 @@ static int due_after_year(struct cur c, int y, int bare, struct due *d)
     struct cur k = c;
     int m;
 
-    if (cur_any(&c, year_end)) {
-        cur_lit(&c, "前");
-    } else if (!cur_any(&c, kept)) {
+    if (plan_cur_any(&c, year_end)) {
+        plan_cur_lit(&c, "前");
+    } else if (!plan_cur_any(&c, kept)) {
         if (cur_small(&k, &m) && due_after_month(k, y, m, bare, d))
             return 1;
         if (!bare)
@@ -239,7 +240,7 @@ static int due_year(struct cur c, struct due *d)
 {
     int y;
 
-    return cur_year(&c, &y) && cur_lit(&c, "年") && due_after_year(c, y, 0, d);
+    return plan_cur_year(&c, &y) && plan_cur_lit(&c, "年") && due_after_year(c, y, 0, d);
 }
 
 /* 到Y年… at the position. */
@@ -247,7 +248,8 @@ static int due_by(struct cur c, struct due *d)
 {
     int y;
 
-    return cur_lit(&c, "到") && cur_year(&c, &y) && cur_lit(&c, "年") && due_after_year(c, y, 1, d);
+    return plan_cur_lit(&c, "到") && plan_cur_year(&c, &y) && plan_cur_lit(&c, "年") &&
+           due_after_year(c, y, 1, d);
 }
 
 /* [在]本方案公布 N 个月内 at the position; the date is issued + N months, or
@@ -259,14 +261,14 @@ static int due_relative(struct cur c, const char *issued, struct due *d)
     static const char *const after[] = {"之日起", "之日后", "后", NULL};
     int n;
 
-    cur_lit(&c, "在");
-    if (!cur_any(&c, docs) || !cur_any(&c, acts))
+    plan_cur_lit(&c, "在");
+    if (!plan_cur_any(&c, docs) || !plan_cur_any(&c, acts))
         return 0;
-    cur_any(&c, after);
-    if (!cur_small(&c, &n) || !cur_lit(&c, "个月"))
+    plan_cur_any(&c, after);
+    if (!cur_small(&c, &n) || !plan_cur_lit(&c, "个月"))
         return 0;
-    cur_lit(&c, "以");
-    if (!cur_lit(&c, "内"))
+    plan_cur_lit(&c, "以");
+    if (!plan_cur_lit(&c, "内"))
         return 0;
     d->date[0] = '\0';
     if (issued[0] && add_months(issued, n, d->date))
@@ -276,7 +278,7 @@ static int due_relative(struct cur c, const char *issued, struct due *d)
 }
 
 /* Finds the first deadline phrase in s. Returns 1 with *d and *start set. */
-int find_due(struct span s, const char *issued, struct due *d, size_t *start)
+int plan_find_due(struct span s, const char *issued, struct due *d, size_t *start)
 {
     unsigned prev = 0;
     size_t len;
@@ -296,7 +298,7 @@ int find_due(struct span s, const char *issued, struct due *d, size_t *start)
 }
 
 /* The first cadence word in s: its recurrence, with *at and *n set. */
-enum plan_recurrence find_cadence(struct span s, size_t *at, size_t *n)
+enum plan_recurrence plan_find_cadence(struct span s, size_t *at, size_t *n)
 {
     static const struct {
         const char *word;

@@ -21,7 +21,7 @@
 
 /* Makes room for `need` elements of `elem` bytes in *arr, doubling *cap.
  * Returns 0, or -1 (and leaves *arr and *cap alone) when out of memory. */
-int grow(void **arr, size_t *cap, size_t need, size_t elem)
+int plan_grow(void **arr, size_t *cap, size_t need, size_t elem)
 {
     size_t ncap = *cap ? *cap : 16;
     void *p;
@@ -48,7 +48,7 @@ int plan_doc_add_node(struct plan_doc *doc)
     void *arr = doc->nodes;
     struct plan_node *n;
 
-    if (doc->n_nodes >= INT_MAX || grow(&arr, &doc->nodes_cap, doc->n_nodes + 1, sizeof *n))
+    if (doc->n_nodes >= INT_MAX || plan_grow(&arr, &doc->nodes_cap, doc->n_nodes + 1, sizeof *n))
         return -1;
     doc->nodes = arr;
     n = &doc->nodes[doc->n_nodes];
@@ -59,7 +59,7 @@ int plan_doc_add_node(struct plan_doc *doc)
 }
 
 /* plan_doc_add_issue with a va_list. */
-int add_issue_v(struct plan_doc *doc, int line, int is_error, const char *fmt, va_list ap)
+int plan_doc_add_issue_v(struct plan_doc *doc, int line, int is_error, const char *fmt, va_list ap)
 {
     char prefix[32] = "";
     va_list copy;
@@ -72,7 +72,7 @@ int add_issue_v(struct plan_doc *doc, int line, int is_error, const char *fmt, v
     va_copy(copy, ap);
     mlen = vsnprintf(NULL, 0, fmt, copy);
     va_end(copy);
-    if (mlen < 0 || grow(&arr, &doc->issues_cap, doc->n_issues + 1, sizeof *doc->issues))
+    if (mlen < 0 || plan_grow(&arr, &doc->issues_cap, doc->n_issues + 1, sizeof *doc->issues))
         return -1;
     doc->issues = arr;
     msg = malloc((size_t)plen + (size_t)mlen + 1);
@@ -93,7 +93,7 @@ int plan_doc_add_issue(struct plan_doc *doc, int line, int is_error, const char 
     int rc;
 
     va_start(ap, fmt);
-    rc = add_issue_v(doc, line, is_error, fmt, ap);
+    rc = plan_doc_add_issue_v(doc, line, is_error, fmt, ap);
     va_end(ap);
     return rc;
 }
@@ -124,7 +124,7 @@ static void free_node(struct plan_node *n)
 }
 
 /* Frees the tree and the metadata of doc, keeping its issues. */
-void drop_content(struct plan_doc *doc)
+void plan_doc_drop_content(struct plan_doc *doc)
 {
     for (size_t i = 0; i < doc->n_nodes; i++)
         free_node(&doc->nodes[i]);
@@ -143,7 +143,7 @@ void plan_doc_free(struct plan_doc *doc)
 {
     if (!doc)
         return;
-    drop_content(doc);
+    plan_doc_drop_content(doc);
     for (size_t i = 0; i < doc->n_issues; i++)
         free(doc->issues[i].message);
     free(doc->issues);
@@ -279,7 +279,7 @@ static char *strip_note(struct span s)
 }
 
 /* 1 when s holds the note and nothing else but blanks; -1 when out of memory. */
-int is_note_only(struct span s)
+int plan_is_note_only(struct span s)
 {
     char *rest;
     int only;
@@ -293,33 +293,33 @@ int is_note_only(struct span s)
     return only;
 }
 
-int is_open_bracket(unsigned c)
+int plan_is_open_bracket(unsigned c)
 {
     return c == 0xFF08 || c == '(' || c == 0x300A || c == 0x3008 || c == 0x201C ||
            c == '[' || c == 0x3010 || c == 0x3014;
 }
 
-int is_close_bracket(unsigned c)
+int plan_is_close_bracket(unsigned c)
 {
     return c == 0xFF09 || c == ')' || c == 0x300B || c == 0x3009 || c == 0x201D ||
            c == ']' || c == 0x3011 || c == 0x3015;
 }
 
-int is_unit_sep(unsigned c)
+int plan_is_unit_sep(unsigned c)
 {
     return c == 0x3001 || c == 0xFF0C || c == ',';
 }
 
 static int is_leader_sep(unsigned c)
 {
-    return is_unit_sep(c) || is_blank_cp(c);
+    return plan_is_unit_sep(c) || is_blank_cp(c);
 }
 
 /* What a list item loses at its end: 。 ； . ; and the separators (which
  * can be left inside an unclosed bracket). */
 static int is_item_stop(unsigned c)
 {
-    return c == 0x3002 || c == 0xFF1B || c == '.' || c == ';' || is_unit_sep(c);
+    return c == 0x3002 || c == 0xFF1B || c == '.' || c == ';' || plan_is_unit_sep(c);
 }
 
 /* Removes blanks and trailing stops from a list item. */
@@ -336,7 +336,7 @@ static struct span clean_item(struct span t)
 /* 1 when a 责任领导 value names no one (plan_parse_leaders would find no
  * name): once the note is removed, only blanks and stops are left.
  * -1 when out of memory. */
-int names_nobody(struct span s)
+int plan_names_nobody(struct span s)
 {
     char *rest = strip_note(s);
     struct span r = sp_str(rest);
@@ -367,7 +367,7 @@ static int push_item(struct items *out, struct span t)
     t = clean_item(t);
     if (!t.n)
         return 0;
-    if (grow(&arr, &out->cap, out->n + 1, sizeof *out->v))
+    if (plan_grow(&arr, &out->cap, out->n + 1, sizeof *out->v))
         return -1;
     out->v = arr;
     out->v[out->n++] = t;
@@ -383,7 +383,7 @@ static int split_items(struct span s, int (*is_sep)(unsigned), struct items *out
 
     for (size_t i = 0; i < s.n; i += len) {
         unsigned c = u8_get(s.p + i, s.n - i, &len);
-        depth += is_open_bracket(c) ? 1 : is_close_bracket(c) && depth > 0 ? -1 : 0;
+        depth += plan_is_open_bracket(c) ? 1 : plan_is_close_bracket(c) && depth > 0 ? -1 : 0;
         if (depth > 0 || !is_sep(c))
             continue;
         if (push_item(out, sp(s.p + start, i - start)))
@@ -411,7 +411,7 @@ static int is_unit_name(struct span s)
         return 0;
     for (size_t i = 0; i < s.n; i += len) {
         unsigned c = u8_get(s.p + i, s.n - i, &len);
-        if (is_open_bracket(c) || is_close_bracket(c) || is_leader_sep(c))
+        if (plan_is_open_bracket(c) || plan_is_close_bracket(c) || is_leader_sep(c))
             return 0;
     }
     return 1;
@@ -475,7 +475,7 @@ int plan_parse_units(const char *text, size_t len, struct plan_unit_ref **out, s
 
     *out = NULL;
     *n = 0;
-    if (!clean || split_items(sp_str(clean), is_unit_sep, &it))
+    if (!clean || split_items(sp_str(clean), plan_is_unit_sep, &it))
         goto out;
     if (it.n && !(units = calloc(it.n, sizeof *units)))
         goto out;

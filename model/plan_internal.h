@@ -1,5 +1,6 @@
 /* Internal declarations shared by the plan-document parser's files
- * (plan_doc.c, plan_dates.c, plan_parser.c). Not part of the public API:
+ * (plan_doc.c, plan_dates.c, plan_parser.c, plan_preamble.c, and the CSV
+ * reader in plan_render_csv.c). Not part of the public API:
  * include only from those files; the public API is model/plan_doc.h. */
 #ifndef DUBAN_MODEL_PLAN_INTERNAL_H
 #define DUBAN_MODEL_PLAN_INTERNAL_H
@@ -168,15 +169,15 @@ static inline char *sp_dup(struct span s)
 
 /* Makes room for `need` elements of `elem` bytes in *arr, doubling *cap.
  * Returns 0, or -1 (and leaves *arr and *cap alone) when out of memory. */
-int grow(void **arr, size_t *cap, size_t need, size_t elem);
+int plan_grow(void **arr, size_t *cap, size_t need, size_t elem);
 
 /* plan_doc_add_issue with a va_list: appends an issue (message prefixed
  * with "line N: " when line > 0). Returns 0, or -1 when out of memory. */
-int add_issue_v(struct plan_doc *doc, int line, int is_error, const char *fmt, va_list ap)
+int plan_doc_add_issue_v(struct plan_doc *doc, int line, int is_error, const char *fmt, va_list ap)
     __attribute__((format(printf, 4, 0)));
 
 /* Frees the tree and the metadata of doc, keeping its issues. */
-void drop_content(struct plan_doc *doc);
+void plan_doc_drop_content(struct plan_doc *doc);
 
 /* ------------------------------------------------------------------ */
 /* Units and leaders (plan_doc.c)                                     */
@@ -184,27 +185,27 @@ void drop_content(struct plan_doc *doc);
 
 /* 1 when s holds the note 列在首位的为牵头单位 and nothing else but blanks;
  * 0 when not; -1 when out of memory. */
-int is_note_only(struct span s);
+int plan_is_note_only(struct span s);
 
 /* 1 when a 责任领导 value names no one (plan_parse_leaders would find no
  * name); 0 when it names someone; -1 when out of memory. */
-int names_nobody(struct span s);
+int plan_names_nobody(struct span s);
 
 /* 1 for the opening brackets （ ( 《 〈 “ [ 【 〔. */
-int is_open_bracket(unsigned c);
+int plan_is_open_bracket(unsigned c);
 
 /* 1 for the closing brackets ） ) 》 〉 ” ] 】 〕. */
-int is_close_bracket(unsigned c);
+int plan_is_close_bracket(unsigned c);
 
 /* 1 for the separators of a unit list: 、 ， and ,. */
-int is_unit_sep(unsigned c);
+int plan_is_unit_sep(unsigned c);
 
 /* ------------------------------------------------------------------ */
 /* Dates, numbers and date phrases (plan_dates.c)                     */
 /* ------------------------------------------------------------------ */
 
 /* 1 when y-m-d is a real date with y in 1900..2199. */
-int date_ok(int y, int m, int d);
+int plan_date_ok(int y, int m, int d);
 
 /* A read position in a span; functions taking a struct cur by value try a
  * form and leave the caller's position alone when it does not match. */
@@ -214,33 +215,33 @@ struct cur {
 };
 
 /* The code point at the position (0 at the end), its size in *len. */
-unsigned cur_peek(const struct cur *c, size_t *len);
+unsigned plan_cur_peek(const struct cur *c, size_t *len);
 
 /* Consumes the string lit at the position; 1 if it was there, else 0. */
-int cur_lit(struct cur *c, const char *lit);
+int plan_cur_lit(struct cur *c, const char *lit);
 
 /* Consumes the first literal of lits (NULL-terminated) found at the
  * position; 1 if any. */
-int cur_any(struct cur *c, const char *const *lits);
+int plan_cur_any(struct cur *c, const char *const *lits);
 
 /* Skips ASCII blanks, tabs and U+3000 at the position. */
-void cur_blanks(struct cur *c);
+void plan_cur_blanks(struct cur *c);
 
 /* Reads a four-digit year from 1900 to 2199 (arabic or Chinese digits, not
  * followed by a fifth digit), with blanks around it; 1 when read. */
-int cur_year(struct cur *c, int *y);
+int plan_cur_year(struct cur *c, int *y);
 
 /* Value of an ASCII or full-width digit, or -1. */
-int arabic_digit(unsigned c);
+int plan_arabic_digit(unsigned c);
 
 /* Value of a Chinese digit 〇 零 ○ 一 … 九 (and 两 = 2), or -1. */
-int chinese_digit(unsigned c);
+int plan_chinese_digit(unsigned c);
 
 /* Parses s when it is only a date, 2018年12月4日 or 二〇一八年十二月四日,
  * into out as "YYYY-MM-DD"; 1 when it is, else 0. */
-int parse_full_date(struct span s, char out[11]);
+int plan_parse_full_date(struct span s, char out[11]);
 
-/* A deadline found by find_due. */
+/* A deadline found by plan_find_due. */
 struct due {
     char date[11];           /* "YYYY-MM-DD", or "" when it cannot be known */
     size_t end;              /* byte offset just past the phrase */
@@ -249,10 +250,43 @@ struct due {
 /* Finds the first deadline phrase in s (see "Deadlines" in plan_parser.c);
  * `issued` is the issue date "YYYY-MM-DD" or "". Returns 1 with *d and
  * *start (the phrase's byte offset) set, or 0 when there is none. */
-int find_due(struct span s, const char *issued, struct due *d, size_t *start);
+int plan_find_due(struct span s, const char *issued, struct due *d, size_t *start);
 
 /* The first cadence word in s: its recurrence, with *at (byte offset) and
  * *n (length) set; RECUR_NONE, with *at = NPOS, when there is none. */
-enum plan_recurrence find_cadence(struct span s, size_t *at, size_t *n);
+enum plan_recurrence plan_find_cadence(struct span s, size_t *at, size_t *n);
+
+/* ------------------------------------------------------------------ */
+/* Lines (plan_parser.c)                                              */
+/* ------------------------------------------------------------------ */
+
+/* 1 for the marks that end a line's sentence: 。．！？；：”’」』… and
+ * ! ? ; : (see "Joining" at the top of plan_parser.c). */
+int plan_is_terminal(unsigned c);
+
+/* Opening minus closing brackets in s. */
+int plan_bracket_balance(struct span s);
+
+/* ------------------------------------------------------------------ */
+/* The preamble (plan_preamble.c)                                     */
+/* ------------------------------------------------------------------ */
+
+/* A paragraph before the first heading, its lines joined by the parser. */
+struct plan_pre_para {
+    char *text;              /* NUL-terminated; owned by the caller */
+    int line;                /* the line it starts on, 1-based */
+};
+
+/* Receives a warning about line `line` of the document; ctx is the
+ * caller's, message is borrowed for the call. */
+typedef void plan_warn_fn(void *ctx, int line, const char *message);
+
+/* Fills the metadata of doc (doc_number, issued_on, issuer, title, basis)
+ * from the n paragraphs pre[] before the first heading, by the rules under
+ * "Metadata" at the top of plan_parser.c. A value found but not used is
+ * reported through warn(ctx, ...). Returns 0, or -1 when out of memory
+ * (doc may then hold part of the metadata, which plan_doc_free frees). */
+int plan_read_preamble(struct plan_doc *doc, const struct plan_pre_para *pre, size_t n,
+                       plan_warn_fn *warn, void *ctx);
 
 #endif

@@ -1,6 +1,11 @@
 /* The plan-document parser: text in, struct plan_doc out. Pure and
  * thread-safe (no globals but constant tables, only libc).
  *
+ * This file owns the input lines, their joining into paragraphs and the
+ * tree; the metadata is read from the paragraphs before the first heading
+ * by model/plan_preamble.c, deadlines and cadences by model/plan_dates.c,
+ * unit and leader lists by model/plan_doc.c.
+ *
  * The rules, in the order they are applied:
  *
  * Input. At most PLAN_MAX_INPUT bytes of valid UTF-8 without NUL or control
@@ -112,7 +117,7 @@ struct line {
 
 static int is_cn_numeral(unsigned c)
 {
-    return chinese_digit(c) >= 0 || c == 0x5341 /* 十 */ || c == 0x767E /* 百 */;
+    return plan_chinese_digit(c) >= 0 || c == 0x5341 /* 十 */ || c == 0x767E /* 百 */;
 }
 
 /* Reads 1 to 4 Chinese numerals at the position into out (NUL-terminated). */
@@ -120,7 +125,7 @@ static int cur_numerals(struct cur *c, char *out, size_t cap)
 {
     size_t start = c->i, len, count = 0;
 
-    while (count < 5 && is_cn_numeral(cur_peek(c, &len))) {
+    while (count < 5 && is_cn_numeral(plan_cur_peek(c, &len))) {
         c->i += len;
         count++;
     }
@@ -138,11 +143,12 @@ static int cur_arabic_outline(struct cur *c, char *out)
     size_t len;
     int d, digits = 0;
 
-    while (digits < 3 && (d = arabic_digit(cur_peek(c, &len))) >= 0) {
+    while (digits < 3 && (d = plan_arabic_digit(plan_cur_peek(c, &len))) >= 0) {
         out[digits++] = (char)('0' + d);
         c->i += len;
     }
-    if (digits == 0 || digits > 2 || !cur_any(c, dots) || arabic_digit(cur_peek(c, &len)) >= 0)
+    if (digits == 0 || digits > 2 || !plan_cur_any(c, dots) ||
+        plan_arabic_digit(plan_cur_peek(c, &len)) >= 0)
         return 0;
     out[digits] = '.';
     out[digits + 1] = '\0';
@@ -157,11 +163,11 @@ static int parse_heading(struct line *ln)
     struct cur c = {ln->s, 0};
     char num[16];
 
-    if (cur_numerals(&c, num, sizeof num) && cur_lit(&c, "、")) {
+    if (cur_numerals(&c, num, sizeof num) && plan_cur_lit(&c, "、")) {
         ln->level = 1;
         snprintf(ln->outline, sizeof ln->outline, "%s", num);
-    } else if ((c.i = 0, cur_any(&c, opens)) && cur_numerals(&c, num, sizeof num) &&
-               cur_any(&c, closes)) {
+    } else if ((c.i = 0, plan_cur_any(&c, opens)) && cur_numerals(&c, num, sizeof num) &&
+               plan_cur_any(&c, closes)) {
         ln->level = 2;
         snprintf(ln->outline, sizeof ln->outline, "（%s）", num);
     } else if ((c.i = 0, cur_arabic_outline(&c, num))) {
@@ -181,10 +187,10 @@ static int parse_label(struct line *ln, const char *label, enum line_kind kind)
     static const char *const colons[] = {"：", ":", NULL};
     struct cur c = {ln->s, 0};
 
-    if (!cur_lit(&c, label))
+    if (!plan_cur_lit(&c, label))
         return 0;
-    cur_blanks(&c);
-    if (!cur_any(&c, colons))
+    plan_cur_blanks(&c);
+    if (!plan_cur_any(&c, colons))
         return 0;
     ln->kind = kind;
     ln->rest = sp_trim(sp_from(ln->s, c.i));
@@ -201,7 +207,7 @@ static int is_page_number(struct span s)
         return 0;
     for (size_t i = 0; i < s.n; i += len) {
         unsigned c = u8_get(s.p + i, s.n - i, &len);
-        if (arabic_digit(c) >= 0)
+        if (plan_arabic_digit(c) >= 0)
             digits++;
         else if (!(c == '-' || c == 0x2014 || c == 0x2013 || c == 0xFF0D || c == 0x2212 ||
                    is_blank_cp(c)))
@@ -230,12 +236,12 @@ static void classify(struct line *ln, int in_body, int *oom)
     if (ln->s.n == 0) {
         ln->kind = LK_BLANK;
     } else if (parse_label(ln, "责任领导", LK_LEADERS)) {
-        if ((r = names_nobody(ln->rest)) != 0)
+        if ((r = plan_names_nobody(ln->rest)) != 0)
             ln->kind = LK_NOBODY;
         *oom |= r < 0;
     } else if (parse_heading(ln) || parse_label(ln, "责任单位", LK_UNITS)) {
         return;
-    } else if ((r = is_note_only(ln->s)) != 0) {
+    } else if ((r = plan_is_note_only(ln->s)) != 0) {
         ln->kind = LK_NOTE;
         *oom |= r < 0;
     } else if (is_page_number(ln->s)) {
@@ -252,7 +258,8 @@ static int is_dropped(enum line_kind k)
     return k == LK_BLANK || k >= LK_NOTE;
 }
 
-static int is_terminal(unsigned c)
+/* 1 for the marks that end a line's sentence (see "Joining" at the top). */
+int plan_is_terminal(unsigned c)
 {
     static const unsigned marks[] = {0x3002, 0xFF0E, 0xFF01, 0xFF1F, 0xFF1B, 0xFF1A, 0x201D,
                                      0x2019, 0x300D, 0x300F, 0x2026, '!', '?', ';', ':'};
@@ -263,14 +270,14 @@ static int is_terminal(unsigned c)
 }
 
 /* Opening minus closing brackets in s. */
-static int bracket_balance(struct span s)
+int plan_bracket_balance(struct span s)
 {
     size_t len;
     int bal = 0;
 
     for (size_t i = 0; i < s.n; i += len) {
         unsigned c = u8_get(s.p + i, s.n - i, &len);
-        bal += is_open_bracket(c) ? 1 : is_close_bracket(c) ? -1 : 0;
+        bal += plan_is_open_bracket(c) ? 1 : plan_is_close_bracket(c) ? -1 : 0;
     }
     return bal;
 }
@@ -289,11 +296,11 @@ static int continues(const struct line *first, struct span tail, const struct li
     switch (first->kind) {
     case LK_UNITS:
         stop = sp_find(next->s, "。");
-        return is_unit_sep(last) && (stop == NPOS || stop + 3 == next->s.n);
+        return plan_is_unit_sep(last) && (stop == NPOS || stop + 3 == next->s.n);
     case LK_HEAD:
-        return sp_find(first->rest, "。") != NPOS && !is_terminal(last);
+        return sp_find(first->rest, "。") != NPOS && !plan_is_terminal(last);
     case LK_TEXT:
-        if (is_terminal(last))
+        if (plan_is_terminal(last))
             return 0;
         return !preamble || last == 0xFF0C || last == 0x3001 || depth > 0;
     default:
@@ -339,7 +346,7 @@ struct parser {
     int in_body;             /* a heading has been read */
     struct line ahead;       /* a line read but not used yet */
     int have_ahead;
-    struct para *pre;        /* paragraphs before the first heading */
+    struct plan_pre_para *pre; /* paragraphs before the first heading */
     size_t n_pre, pre_cap;
     struct builder b;
     size_t listed, unlisted;
@@ -360,7 +367,7 @@ static void issue(struct parser *ps, int line, int is_error, const char *fmt, ..
         return;
     }
     va_start(ap, fmt);
-    if (add_issue_v(ps->doc, line, is_error, fmt, ap))
+    if (plan_doc_add_issue_v(ps->doc, line, is_error, fmt, ap))
         ps->oom = 1;
     va_end(ap);
     ps->listed++;
@@ -427,7 +434,7 @@ static int next_line(struct parser *ps, struct line *ln)
 /* Appends s to the text buffer *buf of *n bytes (NUL kept after them). */
 static int buf_add(void **buf, size_t *n, size_t *cap, struct span s)
 {
-    if (grow(buf, cap, *n + s.n + 1, 1))
+    if (plan_grow(buf, cap, *n + s.n + 1, 1))
         return -1;
     if (s.n)
         memcpy((char *)*buf + *n, s.p, s.n);
@@ -450,7 +457,7 @@ static int join_lines(struct parser *ps, struct para *p, int *joined)
     if (!next_line(ps, &first))
         return 0;
     preamble = !ps->in_body;
-    depth = bracket_balance(first.rest);
+    depth = plan_bracket_balance(first.rest);
     tail = first.rest;
     *joined = 0;
     if (buf_add(&buf, &n, &cap, first.rest))
@@ -464,7 +471,7 @@ static int join_lines(struct parser *ps, struct para *p, int *joined)
         if (buf_add(&buf, &n, &cap, ln.s))
             goto oom;
         tail = ln.s;
-        depth += bracket_balance(ln.s);
+        depth += plan_bracket_balance(ln.s);
         *joined = 1;
     }
     p->kind = first.kind;
@@ -518,230 +525,11 @@ static int next_para(struct parser *ps, struct para *p)
     return 0;
 }
 
-/* ------------------------------------------------------------------ */
-/* Metadata                                                           */
-/* ------------------------------------------------------------------ */
-
-enum pre_kind { PK_PLAIN, PK_PARA, PK_DATE, PK_DOCNUM, PK_NOTICE, PK_MAST };
-
-/* A document number: …〔2018〕21号, no 《, at most 90 bytes. */
-static int is_doc_number(struct span s)
+/* plan_warn_fn for plan_read_preamble: a warning listed through issue (ctx
+ * is the struct parser). */
+static void warn_issue(void *ctx, int line, const char *message)
 {
-    static const char *const opens[] = {"〔", "［", "[", NULL};
-    static const char *const closes[] = {"〕", "］", "]", NULL};
-    struct cur c = {s, 0};
-    size_t len;
-    int y;
-
-    if (s.n > 90 || !sp_ends(s, "号") || sp_find(s, "《") != NPOS)
-        return 0;
-    for (size_t i = 0; i < s.n; i += len) {
-        u8_get(s.p + i, s.n - i, &len);
-        c.i = i;
-        if (cur_any(&c, opens) && cur_year(&c, &y) && cur_any(&c, closes)) {
-            size_t digits = c.i;
-            while (arabic_digit(cur_peek(&c, &len)) >= 0)
-                c.i += len;
-            return c.i > digits && cur_lit(&c, "号") && c.i == s.n;
-        }
-    }
-    return 0;
-}
-
-static enum pre_kind preamble_kind(const char *text)
-{
-    struct span s = sp_str(text);
-    char date[11];
-    size_t len;
-
-    if (parse_full_date(s, date))
-        return PK_DATE;
-    if (is_doc_number(s))
-        return PK_DOCNUM;
-    if (is_terminal(u8_last(s, &len)))
-        return PK_PARA;
-    if (sp_find(s, "印发") != NPOS && sp_ends(s, "通知"))
-        return PK_NOTICE;
-    return sp_ends(s, "文件") ? PK_MAST : PK_PLAIN;
-}
-
-/* Collapses runs of blanks in s to one ASCII space, in place. */
-static void squeeze_blanks(char *s)
-{
-    struct span in = sp_str(s);
-    size_t w = 0, len;
-    int blank = 0;
-
-    for (size_t i = 0; i < in.n; i += len) {
-        unsigned c = u8_get(in.p + i, in.n - i, &len);
-        if (is_blank_cp(c)) {
-            blank = 1;
-            continue;
-        }
-        if (blank && w > 0)
-            s[w++] = ' ';
-        blank = 0;
-        memmove(s + w, in.p + i, len);
-        w += len;
-    }
-    s[w] = '\0';
-}
-
-/* The issuer: the plain paragraphs right above the date paragraph d (at
- * most 8), joined by a space; *top is the first of them. NULL if none. */
-static char *issuer_above(struct parser *ps, const enum pre_kind *kinds, size_t d, size_t *top)
-{
-    size_t total = 0, w = 0;
-    char *r;
-
-    *top = d;
-    while (*top > 0 && d - *top < 8 && kinds[*top - 1] == PK_PLAIN)
-        total += strlen(ps->pre[--*top].text) + 1;
-    if (*top == d)
-        return NULL;
-    if (!(r = malloc(total))) {
-        ps->oom = 1;
-        return NULL;
-    }
-    for (size_t k = *top; k < d; k++) {
-        size_t n = strlen(ps->pre[k].text);
-        memcpy(r + w, ps->pre[k].text, n);
-        w += n;
-        r[w++] = k + 1 < d ? ' ' : '\0';
-    }
-    squeeze_blanks(r);
-    return r;
-}
-
-/* Fills the issuer and/or the title, when wanted, from a notice line
- * "<issuer> 印发《<title>》的通知"; 〈〉 inside the title become 《》. */
-static void from_notice(struct parser *ps, const char *text, int want_issuer, int want_title)
-{
-    struct span s = sp_str(text);
-    size_t at = sp_find(s, "印发"), open, close;
-    struct span who = sp_trim(sp(s.p, at));
-    struct plan_doc *doc = ps->doc;
-
-    if (want_issuer && who.n && (doc->issuer = dup_or_oom(ps, who)))
-        squeeze_blanks(doc->issuer);
-    s = sp_from(s, at);
-    open = sp_find(s, "《");
-    close = open == NPOS ? NPOS : sp_find(sp_from(s, open), "》的通知");
-    if (!want_title || close == NPOS || sp_trim(sp(s.p + open + 3, close - 3)).n == 0)
-        return;
-    doc->title = dup_or_oom(ps, sp_trim(sp(s.p + open + 3, close - 3)));
-    for (char *p = doc->title; p && *p; p++) {
-        /* 〈 〉 are E3 80 88/89, 《 》 are E3 80 8A/8B */
-        if ((unsigned char)p[0] == 0xE3 && (unsigned char)p[1] == 0x80 &&
-            ((unsigned char)p[2] == 0x88 || (unsigned char)p[2] == 0x89))
-            p[2] = (char)((unsigned char)p[2] + 2);
-    }
-}
-
-/* The first balanced 《…》 in s, with a directly following （…号）; an empty
- * span when there is none. */
-static struct span find_basis(struct span s)
-{
-    size_t open = sp_find(s, "《"), len = 0, end, close;
-    int depth = 0;
-
-    if (open == NPOS)
-        return sp(s.p, 0);
-    for (end = open; end < s.n; end += len) {
-        unsigned c = u8_get(s.p + end, s.n - end, &len);
-        depth += c == 0x300A ? 1 : c == 0x300B ? -1 : 0;
-        if (depth == 0)
-            break;
-    }
-    if (depth != 0)
-        return sp(s.p, 0);
-    end += len;
-    close = sp_starts(sp_from(s, end), "（") ? sp_find(sp_from(s, end), "）") : NPOS;
-    if (close != NPOS) {
-        struct span inner = sp(s.p + end, close);
-        if (sp_find(inner, "号") != NPOS && sp_find(inner, "《") == NPOS)
-            end += close + 3;
-    }
-    return sp(s.p + open, end - open);
-}
-
-/* The title: the last plain paragraph that is not part of the issuer block
- * [top, date). Returns its index, or NPOS. */
-static size_t pick_title(struct parser *ps, const enum pre_kind *kinds, size_t date, size_t top)
-{
-    for (size_t i = ps->n_pre; i-- > 0;) {
-        if (kinds[i] == PK_PLAIN && (date == NPOS || i < top || i > date)) {
-            ps->doc->title = dup_or_oom(ps, sp_str(ps->pre[i].text));
-            return i;
-        }
-    }
-    return NPOS;
-}
-
-/* The basis: the first 《…》（…号） in a closing paragraph after `from`. */
-static void pick_basis(struct parser *ps, const enum pre_kind *kinds, size_t from)
-{
-    for (size_t i = from; i < ps->n_pre && !ps->doc->basis; i++) {
-        struct span b = kinds[i] == PK_PARA ? find_basis(sp_str(ps->pre[i].text)) : sp("", 0);
-        if (b.n)
-            ps->doc->basis = dup_or_oom(ps, b);
-    }
-}
-
-/* Keeps a metadata value only if, written on a line of its own (as
- * plan_render_text does), it is read back as the same kind of line and does
- * not run on into the next one (an open bracket, a dangling ， or 、).
- * Otherwise drops it with a warning naming the line it came from. */
-static void keep_if_alone(struct parser *ps, char **value, enum pre_kind kind, int line,
-                          const char *what)
-{
-    struct span s = sp_str(*value);
-    size_t len;
-    unsigned last = u8_last(s, &len);
-
-    if (!*value || (preamble_kind(*value) == kind && last != 0xFF0C && last != 0x3001 &&
-                    bracket_balance(s) <= 0))
-        return;
-    issue(ps, line, 0, "%s not used: it leaves a bracket open or does not stand on its own line", what);
-    free(*value);
-    *value = NULL;
-}
-
-/* Fills the document metadata from the paragraphs before the first heading
- * (see "Metadata" at the top). */
-static void read_preamble(struct parser *ps)
-{
-    struct plan_doc *doc = ps->doc;
-    size_t n = ps->n_pre, date = NPOS, notice = NPOS, title, top = NPOS;
-    enum pre_kind *kinds = n ? calloc(n, sizeof *kinds) : NULL;
-
-    if (n && !kinds) {
-        ps->oom = 1;
-        return;
-    }
-    for (size_t i = 0; i < n; i++) {
-        kinds[i] = preamble_kind(ps->pre[i].text);
-        if (kinds[i] == PK_DOCNUM && !doc->doc_number) {
-            doc->doc_number = dup_or_oom(ps, sp_str(ps->pre[i].text));
-            keep_if_alone(ps, &doc->doc_number, PK_DOCNUM, ps->pre[i].no, "document number");
-        }
-        if (kinds[i] == PK_DATE && date == NPOS &&
-            parse_full_date(sp_str(ps->pre[i].text), doc->issued_on))
-            date = i;
-        if (kinds[i] == PK_NOTICE && notice == NPOS)
-            notice = i;
-    }
-    if (date != NPOS && (doc->issuer = issuer_above(ps, kinds, date, &top)))
-        keep_if_alone(ps, &doc->issuer, PK_PLAIN, ps->pre[top].no, "issuer");
-    if ((title = pick_title(ps, kinds, date, top)) != NPOS)
-        keep_if_alone(ps, &doc->title, PK_PLAIN, ps->pre[title].no, "title");
-    if (notice != NPOS && (!doc->issuer || !doc->title)) {
-        from_notice(ps, ps->pre[notice].text, !doc->issuer, !doc->title);
-        keep_if_alone(ps, &doc->issuer, PK_PLAIN, ps->pre[notice].no, "issuer");
-        keep_if_alone(ps, &doc->title, PK_PLAIN, ps->pre[notice].no, "title");
-    }
-    pick_basis(ps, kinds, title == NPOS ? 0 : title + 1);
-    free(kinds);
+    issue(ctx, line, 0, "%s", message);
 }
 
 /* Keeps a paragraph that comes before the first heading (takes p->text). */
@@ -761,13 +549,14 @@ static void keep_preamble(struct parser *ps, struct para *p)
         free(p->text);
         return;
     }
-    if (grow(&arr, &ps->pre_cap, ps->n_pre + 1, sizeof *ps->pre)) {
+    if (plan_grow(&arr, &ps->pre_cap, ps->n_pre + 1, sizeof *ps->pre)) {
         ps->oom = 1;
         free(p->text);
         return;
     }
     ps->pre = arr;
-    ps->pre[ps->n_pre++] = *p;
+    ps->pre[ps->n_pre].text = p->text;
+    ps->pre[ps->n_pre++].line = p->no;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1019,14 +808,14 @@ static void read_schedule(struct parser *ps, struct plan_node *n)
         size_t at, len;
         enum plan_recurrence r;
 
-        if (!n->due_text && find_due(s, ps->doc->issued_on, &d, &at)) {
+        if (!n->due_text && plan_find_due(s, ps->doc->issued_on, &d, &at)) {
             memcpy(n->due_on, d.date, sizeof n->due_on);
             n->due_text = dup_or_oom(ps, sp(s.p + at, d.end - at));
             if (!d.date[0] && n->due_text)
                 issue(ps, n->line, 0, "deadline \"%s\" counts from the issue date, which the document does not give",
                       n->due_text);
         }
-        if (!n->recurrence_text && (r = find_cadence(s, &at, &len)) != RECUR_NONE) {
+        if (!n->recurrence_text && (r = plan_find_cadence(s, &at, &len)) != RECUR_NONE) {
             n->recurrence = r;
             n->recurrence_text = dup_or_oom(ps, sp(s.p + at, len));
         }
@@ -1072,8 +861,8 @@ int plan_parse(const char *text, size_t len, struct plan_doc *out)
             keep_preamble(&ps, &p);
             continue;
         }
-        if (!body)
-            read_preamble(&ps);
+        if (!body && plan_read_preamble(out, ps.pre, ps.n_pre, warn_issue, &ps))
+            ps.oom = 1;
         body = 1;
         take_para(&ps, &p);
     }
@@ -1089,7 +878,7 @@ out:
     if (ps.oom)
         plan_doc_add_issue(out, 0, 1, "out of memory");
     if (rc != 0)
-        drop_content(out);
+        plan_doc_drop_content(out);
     parser_release(&ps);
     return rc;
 }

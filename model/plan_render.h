@@ -1,6 +1,6 @@
 /* The inverse of plan_parse: a struct plan_doc written back as document
- * text or as CSV, and the CSV read back. Pure and thread-safe like
- * model/plan_doc.h.
+ * text (model/plan_render_text.c) or as CSV, and the CSV read back
+ * (model/plan_render_csv.c). Pure and thread-safe like model/plan_doc.h.
  *
  * Text layout (what plan_parse reads back to the same tree, metadata,
  * assignments, deadlines and cadences), every line followed by a blank line:

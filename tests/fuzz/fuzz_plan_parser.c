@@ -2,7 +2,9 @@
  *
  * Build and run (outputs outside the repository):
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I. \
- *       model/plan_parser.c model/plan_render.c tests/fuzz/fuzz_plan_parser.c -o /tmp/fuzz_plan
+ *       model/plan_parser.c model/plan_preamble.c model/plan_dates.c model/plan_doc.c \
+ *       model/plan_render_*.c model/dates.c model/text.c tests/fuzz/fuzz_plan_parser.c \
+ *       -o /tmp/fuzz_plan
  *   /tmp/fuzz_plan -max_total_time=60 -max_len=65536 /tmp/corpus seed/
  *
  * Each input is read both as a document and as CSV. Whatever is accepted

@@ -1,5 +1,6 @@
 /* Unit tests of the plan-document parser and renderer (model/plan_parser.c,
- * model/plan_render.c). Run as: test_plan_parser <path to seed/plan-2018.txt> */
+ * model/plan_preamble.c, model/plan_render_text.c, model/plan_render_csv.c).
+ * Run as: test_plan_parser <path to seed/plan-2018.txt> */
 #include <check.h>
 #include <pthread.h>
 #include <stdio.h>
