@@ -36,6 +36,7 @@ static const struct setting settings[] = {
     {"DUBAN_NEAR_DUE_DAYS", "30", "days before due_on when a task is near_due", INTEGER, 0, 3650, FIELD(near_due_days)},
     {"DUBAN_REQUIRE_IF_MATCH", "0", "refuse PUT, PATCH and DELETE without If-Match (0 or 1)", BOOLEAN, 0, 1, FIELD(require_if_match)},
     {"DUBAN_IDLE_TIMEOUT_S", "30", "seconds before an idle client connection is closed", INTEGER, 1, 3600, FIELD(idle_timeout_s)},
+    {"DUBAN_THREADS", "0", "HTTP worker threads: 0 serves each client connection on a thread of its own, N serves every connection from a pool of N epoll threads", INTEGER, 0, 64, FIELD(threads)},
     {"DUBAN_MAX_CONNECTIONS", "4000", "client connections at most", INTEGER, 16, 60000, FIELD(max_connections)},
     {"DUBAN_RATE_LIMIT_PER_MIN", "12000", "requests per token per minute, 0 for no limit", INTEGER, 0, 10000000, FIELD(rate_limit_per_min)},
     {"DUBAN_CORS_ORIGINS", "", "browser origins allowed to call the API, comma-separated", TEXT, 0, 0, FIELD(cors_origins)},

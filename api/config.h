@@ -22,6 +22,7 @@ struct config {
     int require_if_match;
     int idle_timeout_s;
     int max_connections;
+    int threads;               /* 0: a thread per connection; N: an epoll pool of N */
     int rate_limit_per_min;
     char cors_origins[1024];   /* comma-separated; empty allows none */
     int gzip_level;            /* zlib level of compressed answers; 0 sends none */

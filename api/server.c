@@ -145,8 +145,15 @@ int server_start(struct _u_instance *instance, struct app *app)
         log_msg(LOG_ERROR, "cannot resolve DUBAN_LISTEN host '%s'", app->cfg.listen_host);
         return -1;
     }
-    unsigned int flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
-                         MHD_USE_ITC | MHD_USE_ERROR_LOG | (ipv6 ? MHD_USE_IPv6 : 0);
+    /* DUBAN_THREADS=0: a thread per connection (a slow database call
+     * delays only its own client); N: N epoll threads share every
+     * connection (fewer context switches and threads, but one worker's
+     * database wait delays that worker's other clients, each wait being
+     * bounded by the request deadline). MHD_USE_ITC lets
+     * MHD_quiesce_daemon stop a pool's listeners too. */
+    unsigned int mode = app->cfg.threads > 0 ? MHD_USE_EPOLL : MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL;
+    unsigned int flags = mode | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG |
+                         (ipv6 ? MHD_USE_IPv6 : 0);
     struct MHD_OptionItem options[] = {
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)request_ended, app},
         {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)request_begun, app},
@@ -156,14 +163,22 @@ int server_start(struct _u_instance *instance, struct app *app)
         {MHD_OPTION_THREAD_STACK_SIZE, THREAD_STACK_BYTES, NULL},
         {MHD_OPTION_LISTEN_BACKLOG_SIZE, LISTEN_BACKLOG, NULL},
         {MHD_OPTION_SOCK_ADDR, 0, &addr},
+        {MHD_OPTION_END, 0, NULL},   /* the pool's size, in pool mode */
         {MHD_OPTION_END, 0, NULL},
     };
+    if (app->cfg.threads > 0)
+        options[sizeof options / sizeof *options - 2] =
+            (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, app->cfg.threads, NULL};
     limited_app = app;
     if (ulfius_start_framework_with_mhd_options(instance, flags, options) != U_OK) {
         log_msg(LOG_ERROR, "cannot listen on %s:%u", app->cfg.listen_host, app->cfg.listen_port);
         return -1;
     }
-    log_msg(LOG_INFO, "serving on %s:%u", app->cfg.listen_host, app->cfg.listen_port);
+    if (app->cfg.threads > 0)
+        log_msg(LOG_INFO, "serving on %s:%u with %d epoll threads", app->cfg.listen_host, app->cfg.listen_port,
+                app->cfg.threads);
+    else
+        log_msg(LOG_INFO, "serving on %s:%u, a thread per connection", app->cfg.listen_host, app->cfg.listen_port);
     return 0;
 }
 

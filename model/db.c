@@ -465,19 +465,77 @@ duban_status db_read(struct call *c, db_work_fn work, void *arg)
     return s;
 }
 
-/* Opens a transaction and tells the audit triggers who is acting. */
+/* Collects the results of a pipeline ended by one PQpipelineSync, within
+ * the statement's deadline (and the request's), and leaves pipeline mode.
+ * The first failed result wins. */
+static duban_status collect_pipeline(struct call *c, PGconn *conn)
+{
+    int64_t deadline = wait_until(c, c->deadline_ms > 0 ? c->deadline_ms : db_deadline_ms(c->db));
+    PGresult *failed = NULL;
+    int lost = 0;
+    for (int nulls = 0; !lost;) {
+        while (PQisBusy(conn) && !lost)
+            lost = !wait_socket(conn, POLLIN, deadline) || !PQconsumeInput(conn);
+        if (lost)
+            break;
+        PGresult *r = PQgetResult(conn);
+        if (!r) {   /* the end of one statement's results; two in a row: nothing more will come */
+            lost = ++nulls > 1;
+            continue;
+        }
+        nulls = 0;
+        ExecStatusType status = PQresultStatus(r);
+        if (status == PGRES_PIPELINE_SYNC) {
+            PQclear(r);
+            break;
+        }
+        if (!failed && (status == PGRES_FATAL_ERROR || status == PGRES_NONFATAL_ERROR))
+            failed = r;
+        else
+            PQclear(r);
+    }
+    if (lost || !PQexitPipelineMode(conn)) {
+        PQclear(failed);
+        c->connection_lost = 1;
+        snprintf(c->sqlstate, sizeof c->sqlstate, "%s", "");
+        return call_fail(c, DUBAN_UNAVAILABLE, "the database did not answer in time");
+    }
+    if (failed) {
+        duban_status s = failure_status(c, conn, failed);
+        PQclear(failed);
+        return s;
+    }
+    c->sqlstate[0] = c->constraint[0] = '\0';
+    return DUBAN_OK;
+}
+
+static const char SET_ACTOR[] = "SELECT set_config('duban.token_id', $1, true), set_config('duban.token_name', $2, true), "
+                                "set_config('duban.request_id', $3, true)";
+
+/* Opens a transaction and tells the audit triggers who is acting, in one
+ * round trip: BEGIN and the settings go out in one pipeline (the settings
+ * prepared on the pooled connection, in that pipeline the first time). */
 static duban_status begin(struct call *c, PGconn *conn)
 {
-    duban_status s = db_run(c, conn, "BEGIN", 0, NULL);
-    if (s != DUBAN_OK)
-        return s;
+    if (out_of_time(c))
+        return DUBAN_UNAVAILABLE;
     char token_id[24];
     snprintf(token_id, sizeof token_id, "%lld", (long long)c->token_id);
     const char *params[] = {token_id, c->token_name ? c->token_name : "", c->request_id ? c->request_id : ""};
-    return db_run(c, conn,
-                  "SELECT set_config('duban.token_id', $1, true), set_config('duban.token_name', $2, true), "
-                  "set_config('duban.request_id', $3, true)",
-                  3, params);
+    int fresh = 0;
+    struct statements *prepared = held && held->conn == conn ? held->prepared : NULL;
+    const char *name = prepared ? statements_name(prepared, SET_ACTOR, &fresh) : NULL;
+    int sent = PQenterPipelineMode(conn) && PQsendQueryParams(conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) &&
+               (!fresh || PQsendPrepare(conn, name, SET_ACTOR, 3, NULL)) &&
+               (name ? PQsendQueryPrepared(conn, name, 3, params, NULL, NULL, 0)
+                     : PQsendQueryParams(conn, SET_ACTOR, 3, NULL, params, NULL, NULL, 0)) &&
+               PQpipelineSync(conn);
+    duban_status s = sent ? collect_pipeline(c, conn) : failure_status(c, conn, NULL);
+    if (!sent && PQpipelineStatus(conn) != PQ_PIPELINE_OFF && !PQexitPipelineMode(conn))
+        c->connection_lost = 1;
+    if (s != DUBAN_OK && fresh)
+        statements_forget(prepared, SET_ACTOR);
+    return s;
 }
 
 duban_status db_write(struct call *c, db_work_fn work, void *arg)
