@@ -307,13 +307,14 @@ static void keyset_condition(struct list_query *qr, int plain)
         snprintf(k + len, size - len, ")");
 }
 
-/* Reads the cursor `after` (when given) strictly: base64url of the JSON
- * array [order tag, one string or null per key], made by this list with
- * this order. Anything else is reported naming `after`. */
+/* Reads the cursor `after` (when given) strictly: empty (the first page),
+ * or base64url of the JSON array [order tag, one string or null per key],
+ * made by this list with this order. Anything else is reported naming
+ * `after`. */
 static void read_cursor(struct call *c, struct list_query *qr)
 {
-    if (!split_order(c, qr) || !qr->after)
-        return;
+    if (!split_order(c, qr) || !qr->after || !qr->after[0])
+        return;   /* an empty cursor starts a walk by cursor at the first row */
     unsigned char raw[LIST_CURSOR_SIZE];
     long n = strlen(qr->after) < LIST_CURSOR_SIZE ? b64url_decode(qr->after, raw, sizeof raw) : -1;
     json_t *cursor = n > 0 ? json_loadb((const char *)raw, (size_t)n, JSON_REJECT_DUPLICATES, NULL) : NULL;

@@ -1,0 +1,160 @@
+"""The task read path: each task's representation is kept ready at write
+time (task.doc) and a read only splices in today's warning. What is kept
+must equal what the tables say after any mix of writes, renames show at
+once, and lists page by count-free preference and by keyset cursor."""
+
+import base64
+import json
+
+from fixtures import API, Api, links, query, tag, day
+from harness import ServerTest, main
+
+TASKS = f"{API}/tasks"
+
+# The representation computed from the tables, as reads built it before
+# it was kept ready (warning aside: it depends on today).
+COMPUTED = """json_build_object('id', r.id, 'plan_id', r.plan_id, 'parent_id', r.parent_id, 'level', r.level,
+ 'outline', r.outline, 'position', r.position, 'path', array_to_string(r.path, '.'), 'title', r.title,
+ 'body', r.body, 'status', r.status, 'due_on', r.due_on, 'due_text', r.due_text,
+ 'recurrence', r.recurrence, 'progress', r.progress, 'warning', NULL,
+ 'leader_ids', coalesce((SELECT json_agg(tl.leader_id ORDER BY tl.position) FROM task_leader tl
+   WHERE tl.task_id = r.id), '[]'),
+ 'leaders', coalesce((SELECT json_agg(json_build_object('id', tl.leader_id, 'name',
+   (SELECT l.name FROM leader l WHERE l.id = tl.leader_id)) ORDER BY tl.position)
+   FROM task_leader tl WHERE tl.task_id = r.id), '[]'),
+ 'unit_ids', coalesce((SELECT json_agg(tu.unit_id ORDER BY tu.position) FROM task_unit tu
+   WHERE tu.task_id = r.id), '[]'),
+ 'units', coalesce((SELECT json_agg(json_build_object('id', tu.unit_id, 'name',
+   (SELECT u.name FROM unit u WHERE u.id = tu.unit_id),
+   'role', CASE WHEN tu.position = 1 THEN 'lead' ELSE 'partner' END) ORDER BY tu.position)
+   FROM task_unit tu WHERE tu.task_id = r.id), '[]'),
+ 'created_at', rfc3339(r.created_at), 'updated_at', rfc3339(r.updated_at), 'version', r.version)::text"""
+
+
+class ReadPath(Api, ServerTest):
+
+    def get(self, path, params=None, headers=None):
+        return self.request("GET", query(path, params), headers=headers)
+
+    def test_kept_docs_equal_the_computed_representation_after_a_mix_of_writes(self):
+        plan, top, mid, leaf = self.new_tree()
+        units = [self.new_unit() for _ in range(3)]
+        leaders = [self.new_leader() for _ in range(2)]
+        a = self.new_task(plan, units=units[:2], leaders=leaders, due_on=day(3))
+        b = self.new_task(plan, mid, units=[units[2]], body="正文 " + tag())
+        # assignments reordered and dropped, a move, a rename of each kind,
+        # a progress log, a delete that closes a gap
+        self.changed("PATCH", f"{TASKS}/{a['id']}", {"unit_ids": [units[1]["id"], units[0]["id"]],
+                                                     "leader_ids": [leaders[1]["id"]]})
+        self.changed("PATCH", f"{TASKS}/{b['id']}", {"parent_id": top["id"], "position": 1})
+        self.changed("PATCH", f"{TASKS}/{mid['id']}", {"parent_id": None, "level": 1})
+        self.changed("PATCH", f"{API}/units/{units[0]['id']}", {"name": "改名 " + tag()})
+        self.changed("PATCH", f"{API}/leaders/{leaders[1]['id']}", {"name": "改名 " + tag()})
+        self.new_log(a, units[1], percent=40, status="in_progress")
+        self.request("DELETE", f"{TASKS}/{top['id']}?cascade=true")
+        rows = self.db.query(f"SELECT r.id, r.doc = {COMPUTED} FROM task r ORDER BY r.id")
+        self.assertTrue(rows)
+        self.assertEqual([r for r in rows if r[1] != "t"], [], "tasks whose kept doc differs from the tables")
+        # and what a GET answers is that doc with today's warning
+        got = self.task(a)
+        self.assertEqual(got["warning"], "near_due")
+        self.assertEqual([u["id"] for u in got["units"]], [units[1]["id"], units[0]["id"]])
+        self.assertEqual(got["progress"], 40)
+
+    def test_a_get_after_a_rename_shows_the_new_names(self):
+        plan, unit, leader = self.new_plan(), self.new_unit(), self.new_leader()
+        t = self.new_task(plan, units=[unit], leaders=[leader])
+        unit_name, leader_name = "新名称 " + tag(), "新领导 " + tag()
+        self.changed("PATCH", f"{API}/units/{unit['id']}", {"name": unit_name})
+        self.changed("PATCH", f"{API}/leaders/{leader['id']}", {"name": leader_name})
+        got = self.task(t)
+        self.assertEqual(got["units"], [{"id": unit["id"], "name": unit_name, "role": "lead"}])
+        self.assertEqual(got["leaders"], [{"id": leader["id"], "name": leader_name}])
+        self.assertEqual(got["version"], t["version"] + 2)
+        listed = self.listing(TASKS, {"plan_id": plan["id"]})["items"]
+        self.assertEqual(listed, [got])
+
+    def test_prefer_count_none_leaves_total_out_and_says_so(self):
+        plan = self.new_plan()
+        for _ in range(3):
+            self.new_task(plan)
+        params = {"plan_id": plan["id"], "limit": 2}
+        counted = self.get(TASKS, params)
+        self.assertEqual(counted.json()["total"], 3)
+        self.assertIsNone(counted.header("preference-applied"))
+        r = self.get(TASKS, params, {"Prefer": "count=none"})
+        self.assertEqual(r.status, 200, r)
+        page = r.json()
+        self.assertEqual(set(page), {"items", "limit", "offset"}, page)
+        self.assertEqual(page["items"], counted.json()["items"])
+        self.assertEqual(r.header("preference-applied"), "count=none")
+        self.assertIn("next", links(r), "the next page is known without counting")
+        last = self.get(TASKS, {**params, "offset": 2}, {"Prefer": "count=none"})
+        self.assertNotIn("next", links(last))
+        # revalidation in that mode: 304 while nothing changes, 200 after a write
+        tag_none = r.header("etag")
+        self.assertNotEqual(tag_none, counted.header("etag"))
+        again = self.get(TASKS, params, {"Prefer": "count=none", "If-None-Match": tag_none})
+        self.assertEqual(again.status, 304, again)
+        self.changed("PATCH", f"{TASKS}/{page['items'][0]['id']}", {"title": "改 " + tag()})
+        after = self.get(TASKS, params, {"Prefer": "count=none", "If-None-Match": tag_none})
+        self.assertEqual(after.status, 200, after)
+
+    def walk(self, params):
+        """Every item of a list, page by page following rel=next cursors."""
+        r = self.get(TASKS, params)
+        self.assertEqual(r.status, 200, r)
+        items, seen = r.json()["items"], 1
+        while "next" in links(r):
+            nxt = links(r)["next"]
+            self.assertIn("after=", nxt)
+            self.assertNotIn("offset=", nxt)
+            r = self.get(nxt)
+            self.assertEqual(r.status, 200, r)
+            items += r.json()["items"]
+            seen += 1
+            self.assertLess(seen, 100)
+        return items
+
+    def test_after_paging_walks_the_list_as_offset_paging_does(self):
+        plan, top, mid, leaf = self.new_tree()
+        for i in range(7):
+            self.new_task(plan, top if i % 2 else None, due_on=day(i) if i % 3 else None)
+        for sort in (None, "-due_on", "due_on,title", "-path"):
+            params = {"plan_id": plan["id"], "limit": 3}
+            if sort:
+                params["sort"] = sort
+            whole = self.listing(TASKS, {**params, "limit": 100})["items"]
+            by_offset = []
+            for offset in range(0, len(whole), 3):
+                by_offset += self.listing(TASKS, {**params, "offset": offset})["items"]
+            self.assertEqual(by_offset, whole, sort)
+            # an empty cursor starts the walk; the cursor of each page's last row leads on
+            self.assertEqual(self.walk({**params, "after": ""}), whole, sort)
+
+    def test_a_bad_after_is_400_naming_it(self):
+        plan = self.new_plan()
+        for _ in range(3):
+            self.new_task(plan)
+        first = self.get(TASKS, {"plan_id": plan["id"], "limit": 1, "after": ""})
+        good = dict(p.split("=", 1) for p in links(first)["next"].split("?", 1)[1].split("&"))["after"]
+        # a good cursor is accepted, but only with the order that made it
+        self.assertEqual(self.get(TASKS, {"plan_id": plan["id"], "limit": 1, "after": good}).status, 200)
+        decoded = json.loads(base64.urlsafe_b64decode(good + "=" * (-len(good) % 4)))
+
+        def b64(value):
+            return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+        bad = ["!!!", good + "=", good[:-1], b64([1, 2, 3]), b64({"a": 1}), b64(decoded[:-1]),
+               b64([decoded[0], "x", "{1}", "1"]), b64(["00000000"] + decoded[1:])]
+        for after in bad:
+            r = self.get(TASKS, {"plan_id": plan["id"], "after": after})
+            self.assertFieldErrors(r, 400, ["after"])
+        r = self.get(TASKS, {"plan_id": plan["id"], "after": good, "sort": "title"})
+        self.assertFieldErrors(r, 400, ["after"])
+        r = self.get(TASKS, {"plan_id": plan["id"], "after": good, "offset": 1})
+        self.assertFieldErrors(r, 400, ["offset"])
+
+
+if __name__ == "__main__":
+    main()
