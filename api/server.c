@@ -149,7 +149,9 @@ int server_start(struct _u_instance *instance, struct app *app)
      * delays only its own client); N: N epoll threads share every
      * connection (fewer context switches and threads, but one worker's
      * database wait delays that worker's other clients, each wait being
-     * bounded by the request deadline). MHD_USE_ITC lets
+     * bounded by the request deadline, so a hung database can hold an
+     * answer for several deadlines, and requests queued behind it are not
+     * yet in flight when server_stop drains). MHD_USE_ITC lets
      * MHD_quiesce_daemon stop a pool's listeners too. */
     unsigned int mode = app->cfg.threads > 0 ? MHD_USE_EPOLL : MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL;
     unsigned int flags = mode | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG |
