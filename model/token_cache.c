@@ -106,7 +106,7 @@ static void *listener(void *arg)
             token_cache_clear(cache);
             atomic_store(&cache->listening, conn != NULL);
             if (!conn)
-                nanosleep(&(struct timespec){.tv_nsec = RECONNECT_MS * 1000000L}, NULL);
+                nanosleep(&(struct timespec){.tv_sec = RECONNECT_MS / 1000, .tv_nsec = RECONNECT_MS % 1000 * 1000000L}, NULL);
             continue;
         }
         struct pollfd pfd = {.fd = PQsocket(conn), .events = POLLIN};

@@ -2,12 +2,20 @@
 is back, with the same duban process throughout. Uses a cluster of its own,
 since it stops it."""
 
+import os
 import subprocess
 import tempfile
 import time
 import unittest
 
 from harness import PG_SCRIPT, Server, main, psql
+
+
+def cpu_seconds(pid):
+    """The user and system CPU time process pid has used, in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class Readiness(unittest.TestCase):
@@ -40,6 +48,12 @@ class Readiness(unittest.TestCase):
         self.assertTrue(r.header("content-type").startswith("application/problem+json"))
         self.assertIsNotNone(r.header("retry-after"))
         self.assertEqual(self.server.request("GET", "/healthz").status, 200)
+        # Waiting for the database costs next to nothing: the token listener
+        # retries once a second. A listener that spun (a reconnect loop
+        # with no pause) burnt a whole core here.
+        busy = cpu_seconds(self.server.proc.pid)
+        time.sleep(5)
+        self.assertLess(cpu_seconds(self.server.proc.pid) - busy, 0.5, "duban keeps busy while the database is down")
         self.url = self.pg("start", "--ephemeral")
         self.wait_for(200)
         self.assertIsNone(self.server.proc.poll(), "duban must keep running")
