@@ -42,23 +42,9 @@ int reply_document(struct _u_response *res, int status, const json_t *doc)
     return reply_json(res, status, doc);
 }
 
-/* RFC 7240: preferences separated by commas, each possibly with
- * parameters after ';'. */
 unsigned preferred_return(const struct _u_request *req)
 {
-    const char *value = header(req, "Prefer");
-    for (const char *p = value; p && *p;) {
-        while (*p == ' ' || *p == '\t' || *p == ',')
-            p++;
-        size_t len = strcspn(p, ",;");
-        while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
-            len--;
-        if ((len == 14 && strncasecmp(p, "return=minimal", 14) == 0) ||
-            (len == 16 && strncasecmp(p, "return=\"minimal\"", 16) == 0))
-            return ANSWER_MINIMAL;
-        p += strcspn(p, ",");
-    }
-    return 0;
+    return prefers(req, "return", "minimal") ? ANSWER_MINIMAL : 0;
 }
 
 int reply_call(const struct _u_request *req, struct _u_response *res, struct call *c, duban_status s, json_t *doc,

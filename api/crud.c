@@ -114,23 +114,10 @@ static void set_links(struct _u_response *res, const struct _u_request *req, con
         ulfius_add_header_to_response(res, "Link", link);
 }
 
-/* LIST_NO_TOTAL when the request prefers count=none (RFC 7240: preferences
- * separated by commas, parameters after ';'). */
+/* LIST_NO_TOTAL when the request prefers count=none. */
 static unsigned list_preferences(const struct _u_request *req)
 {
-    const char *value = header(req, "Prefer");
-    for (const char *p = value; p && *p;) {
-        while (*p == ' ' || *p == '\t' || *p == ',')
-            p++;
-        size_t len = strcspn(p, ",;");
-        while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
-            len--;
-        if ((len == 10 && strncasecmp(p, "count=none", 10) == 0) ||
-            (len == 12 && strncasecmp(p, "count=\"none\"", 12) == 0))
-            return LIST_NO_TOTAL;
-        p += strcspn(p, ",");
-    }
-    return 0;
+    return prefers(req, "count", "none") ? LIST_NO_TOTAL : 0;
 }
 
 int cb_crud_list(const struct _u_request *req, struct _u_response *res, void *route_ctx)

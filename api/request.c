@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "api/app.h"
 #include "api/problem.h"
@@ -13,6 +14,28 @@
 const char *header(const struct _u_request *req, const char *name)
 {
     return u_map_get_case(req->map_header, name);
+}
+
+/* Preferences are separated by commas, each possibly followed by
+ * parameters after ';'. */
+int prefers(const struct _u_request *req, const char *name, const char *value)
+{
+    size_t name_len = strlen(name), value_len = strlen(value);
+    for (const char *p = header(req, "Prefer"); p && *p; p += strcspn(p, ",")) {
+        p += strspn(p, " \t,");
+        size_t len = strcspn(p, ",;");
+        while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+            len--;
+        if (len <= name_len || strncasecmp(p, name, name_len) != 0 || p[name_len] != '=')
+            continue;
+        const char *v = p + name_len + 1;
+        size_t n = len - name_len - 1;
+        if (n >= 2 && v[0] == '"' && v[n - 1] == '"')
+            v++, n -= 2;
+        if (n == value_len && strncasecmp(v, value, n) == 0)
+            return 1;
+    }
+    return 0;
 }
 
 /* Parses a whole positive decimal int64 with no sign, space or leading zero. */

@@ -47,6 +47,10 @@ int if_match_or_reply(const struct _u_request *req, struct _u_response *res, con
 /* 1 when If-None-Match names `version` (or is "*"). */
 int if_none_match(const struct _u_request *req, int64_t version);
 
+/* 1 when the Prefer header (RFC 7240) holds the preference name=value,
+ * the value plain or quoted, in any case. */
+int prefers(const struct _u_request *req, const char *name, const char *value);
+
 /* A header, whatever capitalisation the client used. */
 const char *header(const struct _u_request *req, const char *name);
 

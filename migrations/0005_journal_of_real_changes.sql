@@ -12,8 +12,11 @@
 -- shown, with the request id of the move that caused them.
 CREATE OR REPLACE FUNCTION audit_row() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-    old_row jsonb := CASE WHEN TG_OP <> 'INSERT' THEN to_jsonb(OLD) - 'hash' END;
-    new_row jsonb := CASE WHEN TG_OP <> 'DELETE' THEN to_jsonb(NEW) - 'hash' END;
+    -- a task's doc (migration 0007) is rendered from the row and its
+    -- assignments: never journaled, so an UPDATE that only renders it
+    -- writes no row
+    old_row jsonb := CASE WHEN TG_OP <> 'INSERT' THEN to_jsonb(OLD) - 'hash' - 'doc' END;
+    new_row jsonb := CASE WHEN TG_OP <> 'DELETE' THEN to_jsonb(NEW) - 'hash' - 'doc' END;
     row jsonb := coalesce(new_row, old_row);
     derived text[] := ARRAY['version', 'updated_at']
         || CASE TG_TABLE_NAME WHEN 'task' THEN ARRAY['path', 'progress']

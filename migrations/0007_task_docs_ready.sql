@@ -104,31 +104,6 @@ CREATE TRIGGER place_children AFTER UPDATE ON task FOR EACH ROW
     WHEN (OLD.path IS DISTINCT FROM NEW.path OR OLD.level <> NEW.level)
     EXECUTE FUNCTION task_place_children();
 
--- The journal leaves the doc out: it is derived from the row and its
--- assignments, so an UPDATE that only renders it journals nothing.
-CREATE OR REPLACE FUNCTION audit_row() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    old_row jsonb := CASE WHEN TG_OP <> 'INSERT' THEN to_jsonb(OLD) - 'hash' - 'doc' END;
-    new_row jsonb := CASE WHEN TG_OP <> 'DELETE' THEN to_jsonb(NEW) - 'hash' - 'doc' END;
-    row jsonb := coalesce(new_row, old_row);
-    derived text[] := ARRAY['version', 'updated_at']
-        || CASE TG_TABLE_NAME WHEN 'task' THEN ARRAY['path', 'progress']
-                              WHEN 'api_token' THEN ARRAY['last_used_at']
-                              ELSE ARRAY[]::text[] END;
-BEGIN
-    IF TG_OP = 'UPDATE' AND (old_row - derived) = (new_row - derived) THEN
-        RETURN NULL;
-    END IF;
-    INSERT INTO audit_log (token_id, token_name, request_id, action, entity, entity_id, before, after)
-    VALUES (nullif(nullif(current_setting('duban.token_id', true), ''), '0')::bigint,
-            nullif(current_setting('duban.token_name', true), ''),
-            nullif(current_setting('duban.request_id', true), ''),
-            lower(TG_OP), TG_TABLE_NAME,
-            coalesce(row ->> 'id', row ->> 'task_id', row ->> 'unit_id')::bigint,
-            old_row, new_row);
-    RETURN NULL;
-END $$;
-
 -- Existing rows: rendered once, without journal rows (doc is left out of
 -- them) and without new versions (the place trigger does not fire).
 UPDATE task SET doc = NULL;

@@ -7,8 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/sql.h"
-#include "model/resource.h"
 #include "model/resource_def.h"
 #include "model/validate.h"
 
@@ -402,20 +400,6 @@ static duban_status read_query(struct call *c, struct list_query *qr)
     return call_errors_status(c, DUBAN_BAD_INPUT);
 }
 
-/* Fails with DUBAN_NOT_FOUND when the scope's parent row does not exist. */
-static duban_status check_scope(struct call *c, PGconn *conn, const struct list_query *qr)
-{
-    char sql[160];
-    const char *params[] = {qr->scope_id};
-    snprintf(sql, sizeof sql, "SELECT 1 FROM %s WHERE id = $1", qr->scope->table);
-    PGresult *res;
-    duban_status s = db_exec(c, conn, &res, sql, 1, params);
-    if (s != DUBAN_OK)
-        return s;
-    int found = PQntuples(res) == 1;
-    PQclear(res);
-    return found ? DUBAN_OK : call_fail(c, DUBAN_NOT_FOUND, "%s %s does not exist", qr->scope->name, qr->scope_id);
-}
 
 /* The entity-tag of a list. It must change whenever the page, its order or
  * its total would, and it must be cheap enough to compute without building
@@ -593,7 +577,7 @@ static duban_status list_work(struct call *c, PGconn *conn, void *arg)
     struct list_query *qr = a->qr;
     struct list_page *pg = a->page;
     int counting = !(qr->flags & LIST_NO_TOTAL);
-    duban_status s = qr->scope ? check_scope(c, conn, qr) : DUBAN_OK;
+    duban_status s = qr->scope ? row_exists(c, conn, qr->scope->table, qr->scope->name, qr->scope->id) : DUBAN_OK;
     PGresult *count = NULL, *page = NULL;
     if (s == DUBAN_OK && counting)
         s = count_rows(c, conn, qr, &count);

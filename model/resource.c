@@ -372,3 +372,18 @@ duban_status touch_tasks_showing(struct call *c, PGconn *conn, const struct writ
              "WHERE id IN (SELECT task_id FROM %s WHERE %s = $1)", link, column);
     return db_run(c, conn, sql, 1, params);
 }
+
+duban_status row_exists(struct call *c, PGconn *conn, const char *table, const char *name, int64_t id)
+{
+    char sql[128], idbuf[24];
+    id_text(id, idbuf);
+    const char *params[] = {idbuf};
+    snprintf(sql, sizeof sql, "SELECT 1 FROM %s WHERE id = $1", table);
+    PGresult *res;
+    duban_status s = db_exec(c, conn, &res, sql, 1, params);
+    if (s != DUBAN_OK)
+        return s;
+    int found = PQntuples(res) == 1;
+    PQclear(res);
+    return found ? DUBAN_OK : call_fail(c, DUBAN_NOT_FOUND, "%s %s does not exist", name, idbuf);
+}

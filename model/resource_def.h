@@ -64,6 +64,10 @@ duban_status still_used(struct call *c, PGconn *conn, const char *sql, int64_t i
 duban_status touch_tasks_showing(struct call *c, PGconn *conn, const struct write *w, const char *field,
                                  const char *link, const char *column);
 
+/* DUBAN_OK when `table` holds row id, else DUBAN_NOT_FOUND saying that
+ * the `name` ("plan") with that id does not exist. */
+duban_status row_exists(struct call *c, PGconn *conn, const char *table, const char *name, int64_t id);
+
 /* Formats an id for a SQL parameter. */
 void id_text(int64_t id, char buf[24]);
 

@@ -59,16 +59,9 @@ static duban_status stats_work(struct call *c, PGconn *conn, void *arg)
     char id[24];
     id_text(q->plan_id, id);
     const char *params[] = {q->plan_id ? id : NULL};
-    PGresult *res;
-    if (q->plan_id) {
-        duban_status s = db_exec(c, conn, &res, "SELECT 1 FROM plan WHERE id = $1", 1, params);
-        if (s != DUBAN_OK)
-            return s;
-        int found = PQntuples(res) == 1;
-        PQclear(res);
-        if (!found)
-            return call_fail(c, DUBAN_NOT_FOUND, "plan %s does not exist", id);
-    }
+    duban_status s = q->plan_id ? row_exists(c, conn, "plan", "plan", q->plan_id) : DUBAN_OK;
+    if (s != DUBAN_OK)
+        return s;
     return query_json(c, conn, q->out, q->sql, 1, params);
 }
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "model/resources.h"
+#include "tests/unit/field_errors.h"
 #include "model/text.h"
 
 /* Prepares spec's list for the query given as name, value pairs. */
@@ -20,18 +21,6 @@ static duban_status prepare(struct call *c, const struct list_spec *spec, struct
     }
     call_init(c, NULL);
     return list_prepare(c, spec, &q, NULL, lq);
-}
-
-/* The message for field in c's errors, or NULL. */
-static const char *error_for(const struct call *c, const char *field)
-{
-    size_t i;
-    json_t *e;
-    json_array_foreach(c->errors, i, e) {
-        if (strcmp(json_string_value(json_object_get(e, "field")), field) == 0)
-            return json_string_value(json_object_get(e, "message"));
-    }
-    return NULL;
 }
 
 START_TEST(good_filters_become_parameters)

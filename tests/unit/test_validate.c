@@ -7,6 +7,7 @@
 
 #include "model/resource_def.h"
 #include "model/resources.h"
+#include "tests/unit/field_errors.h"
 #include "model/validate.h"
 
 /* Validates the JSON text against r's fields; the call keeps the errors. */
@@ -19,18 +20,6 @@ static duban_status check_doc(struct call *c, const struct resource *r, const ch
     duban_status s = validate_document(c, &r->fields, doc);
     json_decref(doc);
     return s;
-}
-
-/* The message for field in c's errors, or NULL. */
-static const char *error_for(const struct call *c, const char *field)
-{
-    size_t i;
-    json_t *e;
-    json_array_foreach(c->errors, i, e) {
-        if (strcmp(json_string_value(json_object_get(e, "field")), field) == 0)
-            return json_string_value(json_object_get(e, "message"));
-    }
-    return NULL;
 }
 
 START_TEST(a_good_document_passes)
