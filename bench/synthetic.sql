@@ -89,6 +89,8 @@ BEGIN
         EXECUTE format('ALTER TABLE %s DISABLE TRIGGER %I', t.tab, t.tgname);
     END LOOP;
 END $$;
+-- Each task's representation is rendered once, at the end (migration 0007).
+SELECT set_config('duban.render_later', 'on', true);
 
 INSERT INTO plan (doc_number, title, issuer, issued_on, basis, starts_on, ends_on)
 VALUES ('青西新办发〔2024〕9001号', '《关于持续巩固拓展脱贫攻坚成果的意见》责任分解方案（基准测试）',
@@ -168,6 +170,8 @@ FROM (SELECT DISTINCT ON (p.task_id) p.task_id, p.percent
       WHERE t.plan_id = :plan_id
       ORDER BY p.task_id, p.reported_on DESC, p.id DESC) l
 WHERE task.id = l.task_id AND task.progress <> l.percent;
+
+SELECT task_render_pending();
 
 DO $$
 DECLARE t record;

@@ -370,14 +370,17 @@ static duban_status insert_tree(struct call *c, PGconn *conn, struct import *im)
     char *task_json = json_dumps(tasks, JSON_COMPACT), *leader_json = json_dumps(leaders, JSON_COMPACT),
          *unit_json = json_dumps(units, JSON_COMPACT);
     const char *tp[] = {plan, task_json}, *lp[] = {leader_json}, *up[] = {unit_json};
-    duban_status s = db_run(c, conn,
-                            "INSERT INTO task (id, plan_id, parent_id, level, outline, position, path, title, body, "
-                            "due_on, due_text, recurrence) OVERRIDING SYSTEM VALUE "
-                            "SELECT t.id, $1, t.parent_id, t.level, t.outline, t.position, t.path::int[], t.title, t.body, "
-                            "t.due_on, t.due_text, t.recurrence FROM json_to_recordset($2::json) AS t(id bigint, "
-                            "parent_id bigint, level smallint, outline text, position int, path text, title text, "
-                            "body text, due_on date, due_text text, recurrence text)",
-                            2, tp);
+    /* each task's representation rendered once, after its assignments */
+    duban_status s = db_run(c, conn, "SELECT set_config('duban.render_later', 'on', true)", 0, NULL);
+    if (s == DUBAN_OK)
+        s = db_run(c, conn,
+                   "INSERT INTO task (id, plan_id, parent_id, level, outline, position, path, title, body, "
+                   "due_on, due_text, recurrence) OVERRIDING SYSTEM VALUE "
+                   "SELECT t.id, $1, t.parent_id, t.level, t.outline, t.position, t.path::int[], t.title, t.body, "
+                   "t.due_on, t.due_text, t.recurrence FROM json_to_recordset($2::json) AS t(id bigint, "
+                   "parent_id bigint, level smallint, outline text, position int, path text, title text, "
+                   "body text, due_on date, due_text text, recurrence text)",
+                   2, tp);
     if (s == DUBAN_OK)
         s = db_run(c, conn,
                    "INSERT INTO task_leader (task_id, leader_id, position) SELECT task_id, leader_id, position "
@@ -388,6 +391,8 @@ static duban_status insert_tree(struct call *c, PGconn *conn, struct import *im)
                    "INSERT INTO task_unit (task_id, unit_id, position) SELECT task_id, unit_id, position "
                    "FROM json_to_recordset($1::json) AS a(task_id bigint, unit_id bigint, position int)",
                    1, up);
+    if (s == DUBAN_OK)
+        s = db_run(c, conn, "SELECT task_render_pending()", 0, NULL);
     json_t *counts = json_object_get(im->report, "counts");
     json_object_set_new(counts, "sections", json_integer((json_int_t)sections));
     json_object_set_new(counts, "subsections", json_integer((json_int_t)subsections));

@@ -5,9 +5,10 @@ once, and lists page by count-free preference and by keyset cursor."""
 
 import base64
 import json
+import os
 
 from fixtures import API, Api, links, query, tag, day
-from harness import ServerTest, main
+from harness import SOURCE_DIR, ServerTest, main
 
 TASKS = f"{API}/tasks"
 
@@ -60,6 +61,19 @@ class ReadPath(Api, ServerTest):
         self.assertEqual(got["warning"], "near_due")
         self.assertEqual([u["id"] for u in got["units"]], [units[1]["id"], units[0]["id"]])
         self.assertEqual(got["progress"], 40)
+
+    def test_an_import_renders_each_task_once_and_completely(self):
+        """An import defers rendering to its end (duban.render_later): every
+        task it made has its doc, equal to the tables, and none is pending."""
+        with open(os.path.join(SOURCE_DIR, "seed", "plan-2018.txt"), encoding="utf-8") as f:
+            text = f.read().replace("青西新办发", "青西新办发" + tag())
+        r = self.server.request("POST", f"{API}/plans/import", body=text,
+                                headers={"Content-Type": "text/plain; charset=utf-8"})
+        self.assertEqual(r.status, 201, r)
+        plan_id = r.json()["plan_id"]
+        rows = self.db.query(f"SELECT r.id, r.doc = {COMPUTED}, r.doc <> '' FROM task r WHERE r.plan_id = {plan_id}")
+        self.assertGreater(len(rows), 100)
+        self.assertEqual([r for r in rows if r[1:] != ["t", "t"]], [], "imported tasks whose doc is pending or wrong")
 
     def test_a_get_after_a_rename_shows_the_new_names(self):
         plan, unit, leader = self.new_plan(), self.new_unit(), self.new_leader()
