@@ -81,8 +81,10 @@ START_TEST(lines_from_many_threads_never_interleave)
         ck_assert(writer >= 0 && writer < WRITERS);
         ck_assert_int_eq(line, next_line[writer]++);
         ck_assert_int_eq(n - at, 301);   /* 300 letters and the newline */
+        int whole = 1;
         for (int i = 0; i < 300; i++)
-            ck_assert_int_eq(buf[at + i], 'a' + writer);
+            whole &= buf[at + i] == 'a' + writer;
+        ck_assert_msg(whole, "line %d of writer %d holds another writer's text: %s", line, writer, buf);
         ck_assert_int_eq(buf[n - 1], '\n');
     }
     for (int w = 0; w < WRITERS; w++)
