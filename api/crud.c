@@ -146,25 +146,17 @@ int cb_crud_list(const struct _u_request *req, struct _u_response *res, void *ro
     char *text = NULL;
     struct list_page page;
     unsigned flags = list_preferences(req);
-    duban_status s = DUBAN_OK;
-    if (header(req, "If-None-Match")) {   /* revalidation: the tag alone, the page only when it changed */
-        s = list_tag(&c, spec, &rows, parent ? &scope : NULL, flags, page.tag);
-        if (s == DUBAN_OK && tag_listed(req, page.tag)) {
-            ulfius_add_header_to_response(res, "ETag", page.tag);
-            if (flags & LIST_NO_TOTAL)
-                ulfius_add_header_to_response(res, "Preference-Applied", "count=none");
-            call_clear(&c);
-            return reply_empty(res, 304);
-        }
-    }
-    if (s == DUBAN_OK)
-        s = list_run_text(&c, spec, &rows, parent ? &scope : NULL, flags, &text, &page);
+    duban_status s = list_run_text(&c, spec, &rows, parent ? &scope : NULL, flags, &text, &page);
     int rc;
     if (s == DUBAN_OK) {
-        set_links(res, req, &q, &page);
         ulfius_add_header_to_response(res, "ETag", page.tag);
         if (flags & LIST_NO_TOTAL)
             ulfius_add_header_to_response(res, "Preference-Applied", "count=none");
+    }
+    if (s == DUBAN_OK && tag_listed(req, page.tag)) {   /* revalidated: nothing sent */
+        rc = reply_empty(res, 304);
+    } else if (s == DUBAN_OK) {
+        set_links(res, req, &q, &page);
         rc = f.count ? reply_sparse_list(res, text, &f) : reply_text(res, 200, text, strlen(text), "application/json");
     } else {
         rc = reply_failure(req, res, &c, s);

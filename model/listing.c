@@ -401,26 +401,22 @@ static duban_status read_query(struct call *c, struct list_query *qr)
 }
 
 
-/* The entity-tag of a list. It must change whenever the page, its order or
- * its total would, and it must be cheap enough to compute without building
- * the page (a 304 then costs one aggregate over the filtered rows).
- *
- * A row's xmin is the transaction that wrote its current version: every
- * committed write of a row, whatever made it (a client's change, a sibling
- * renumbered by repath, a task touched because a unit it shows was renamed,
- * its progress set by a new log), gives it an xmin it never had before, and
- * nothing else does. So the set of (id, xmin) pairs of the filtered rows
- * changes exactly when a row enters the filter (a new pair), leaves it (a
- * pair gone, and the count falls unless another row entered) or a row in it
- * changes (its pair replaced). The order and the page's bounds follow from
- * the rows' values and from limit, offset and sort, which are hashed in
- * too. The set is summarised by its count and the XOR of a 64-bit hash of
- * each pair, which, unlike the highest of a write counter, also holds when
- * two writers commit in another order than they wrote. What a
- * representation derives from outside its rows (a task's warning, from
- * today's date and the near-due setting) is hashed in as well. Writes
- * cost nothing extra: no column, no trigger, no journal row. */
-#define TAG_AGGREGATE "count(*) AS n, coalesce(bit_xor(hashint8extended(r.id, r.xmin::text::bigint)), 0) AS x"
+/* The entity-tag of a list. It must change when, and only when, the answer
+ * would: an item of the page, their order, the total, or whether a next
+ * page exists. A row's xmin is the transaction that wrote its current
+ * version: every committed write of a row, whatever made it (a client's
+ * change, a sibling renumbered, a task rendered again because a unit it
+ * shows was renamed, its progress set by a new log), gives it an xmin it
+ * never had before, and nothing else does. So the tag hashes, in order,
+ * the (id, xmin) of every row fetched (the page and the one after it),
+ * the total when it is counted, what shaped the query (filters, sort,
+ * cursor, limit, offset), and what a representation derives from outside
+ * its row (a task's warning: today's date and the near-due setting).
+ * A row entering or leaving the filter beyond the page changes the total;
+ * one entering or leaving the page changes the rows fetched. Writes cost
+ * nothing extra (no column, no trigger, no journal row), and a
+ * revalidation costs the count and one index scan of limit + 1 rows. */
+#define TAG_AGGREGATE "count(*) AS n"
 #define TAG_CONTEXT "current_date::text, coalesce(current_setting('duban.near_due_days', true), '')"
 
 /* The tag's seed: everything that shaped the query (with the cursor, the
@@ -439,23 +435,15 @@ static void tag_text(uint64_t h, char tag[LIST_TAG_SIZE])
     snprintf(tag, LIST_TAG_SIZE, "W/\"%016llx\"", (unsigned long long)h);
 }
 
-/* The counted tag, from the aggregate's columns: count, xor, date, setting. */
-static void counted_tag(const struct list_query *qr, PGresult *count, char tag[LIST_TAG_SIZE])
-{
-    uint64_t h = tag_seed(qr);
-    for (int i = 0; i < 4; i++)
-        h = mix(h, PQgetvalue(count, 0, i));
-    tag_text(h, tag);
-}
-
 /* The page's columns: the item, id, xmin, date, setting, then the keys. */
 enum { PAGE_ITEM, PAGE_ID, PAGE_XMIN, PAGE_DATE, PAGE_SETTING, PAGE_KEYS };
 
-/* The uncounted tag, from every row fetched (the page and the one after
- * it, which decides rel="next") and the context of the warnings. */
-static void page_tag(const struct list_query *qr, PGresult *page, char tag[LIST_TAG_SIZE])
+/* The tag, from every row fetched (the page and the one after it, which
+ * decides rel="next"), the total (NULL when not counted) and the context
+ * of the warnings. */
+static void page_tag(const struct list_query *qr, PGresult *page, const char *total, char tag[LIST_TAG_SIZE])
 {
-    uint64_t h = tag_seed(qr);
+    uint64_t h = mix(tag_seed(qr), total ? total : "");
     for (int i = 0; i < PQntuples(page); i++)
         h = mix(mix(h, PQgetvalue(page, i, PAGE_ID)), PQgetvalue(page, i, PAGE_XMIN));
     if (PQntuples(page))
@@ -517,12 +505,11 @@ void list_query_clear(struct list_query *qr)
     qr->cursor = NULL;
 }
 
-/* Counts the filtered rows (and sums their (id, xmin) for the tag). */
+/* Counts the filtered rows. */
 static duban_status count_rows(struct call *c, PGconn *conn, const struct list_query *qr, PGresult **res)
 {
     char sql[6144];
-    snprintf(sql, sizeof sql, "SELECT " TAG_AGGREGATE ", " TAG_CONTEXT " FROM %s r WHERE %s", qr->spec->table,
-             qr->where);
+    snprintf(sql, sizeof sql, "SELECT " TAG_AGGREGATE " FROM %s r WHERE %s", qr->spec->table, qr->where);
     return db_exec(c, conn, res, sql, qr->nfilter, qr->values);
 }
 
@@ -565,7 +552,7 @@ static char *envelope(const struct list_query *qr, PGresult *page, int items, lo
 
 struct run_args {
     struct list_query *qr;
-    char **text;              /* NULL: the tag alone */
+    char **text;
     struct list_page *page;
 };
 
@@ -581,11 +568,6 @@ static duban_status list_work(struct call *c, PGconn *conn, void *arg)
     PGresult *count = NULL, *page = NULL;
     if (s == DUBAN_OK && counting)
         s = count_rows(c, conn, qr, &count);
-    if (s == DUBAN_OK && counting && !a->text) {   /* revalidation: the aggregate decides */
-        counted_tag(qr, count, pg->tag);
-        PQclear(count);
-        return DUBAN_OK;
-    }
     if (s == DUBAN_OK)
         s = fetch_page(c, conn, qr, &page);
     if (s == DUBAN_OK) {
@@ -598,11 +580,8 @@ static duban_status list_work(struct call *c, PGconn *conn, void *arg)
         pg->next_after[0] = '\0';
         if (pg->has_next)
             make_cursor(qr, page, items - 1, PAGE_KEYS, pg->next_after, sizeof pg->next_after);
-        if (counting)
-            counted_tag(qr, count, pg->tag);
-        else
-            page_tag(qr, page, pg->tag);
-        if (a->text && !(*a->text = envelope(qr, page, items, pg->total)))
+        page_tag(qr, page, counting ? PQgetvalue(count, 0, 0) : NULL, pg->tag);
+        if (!(*a->text = envelope(qr, page, items, pg->total)))
             s = call_fail(c, DUBAN_ERROR, "out of memory");
     }
     PQclear(count);
@@ -610,36 +589,17 @@ static duban_status list_work(struct call *c, PGconn *conn, void *arg)
     return s;
 }
 
-/* Prepares and runs the list; text NULL asks for the tag alone. */
-static duban_status run(struct call *c, const struct list_spec *spec, const struct param_list *q,
-                        const struct list_scope *scope, unsigned flags, char **text, struct list_page *page)
+duban_status list_run_text(struct call *c, const struct list_spec *spec, const struct param_list *q,
+                           const struct list_scope *scope, unsigned flags, char **text, struct list_page *page)
 {
     struct list_query qr;
-    if (text)
-        *text = NULL;
+    *text = NULL;
     duban_status s = prepare(c, spec, q, scope, flags, &qr);
     if (s == DUBAN_OK) {
         struct run_args a = {&qr, text, page};
         s = db_read(c, list_work, &a);
     }
     list_query_clear(&qr);
-    return s;
-}
-
-duban_status list_run_text(struct call *c, const struct list_spec *spec, const struct param_list *q,
-                           const struct list_scope *scope, unsigned flags, char **text, struct list_page *page)
-{
-    return run(c, spec, q, scope, flags, text, page);
-}
-
-duban_status list_tag(struct call *c, const struct list_spec *spec, const struct param_list *q,
-                      const struct list_scope *scope, unsigned flags, char tag[LIST_TAG_SIZE])
-{
-    struct list_page page;
-    tag[0] = '\0';
-    duban_status s = run(c, spec, q, scope, flags, NULL, &page);
-    if (s == DUBAN_OK)
-        snprintf(tag, LIST_TAG_SIZE, "%s", page.tag);
     return s;
 }
 

@@ -96,7 +96,7 @@ struct list_page {
     int has_next;              /* a row follows the page (found by fetching limit + 1) */
     int keyset;                /* the page was asked with `after` */
     char next_after[LIST_CURSOR_SIZE];   /* the cursor of the next page, "" when none */
-    char tag[LIST_TAG_SIZE];   /* the list's entity-tag, W/"..." (see list_tag) */
+    char tag[LIST_TAG_SIZE];   /* the list's entity-tag, W/"..." (see model/listing.c) */
 };
 
 /* Runs the list described by spec and the query q: *text (malloc'd) is the
@@ -104,13 +104,6 @@ struct list_page {
  * database rendered them, and *page its numbers, for paging links. */
 duban_status list_run_text(struct call *c, const struct list_spec *spec, const struct param_list *q,
                            const struct list_scope *scope, unsigned flags, char **text, struct list_page *page);
-
-/* The entity-tag of the list the same arguments would answer, without
- * sending it: what list_run_text puts in page->tag, from one aggregate
- * over the filtered rows (or, with LIST_NO_TOTAL, from the page's rows).
- * DUBAN_NOT_FOUND when a scope's parent is gone. */
-duban_status list_tag(struct call *c, const struct list_spec *spec, const struct param_list *q,
-                      const struct list_scope *scope, unsigned flags, char tag[LIST_TAG_SIZE]);
 
 /* The same, with the envelope parsed; *out is a new reference. */
 duban_status list_run(struct call *c, const struct list_spec *spec, const struct param_list *q,
