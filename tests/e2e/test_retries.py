@@ -262,24 +262,29 @@ class ImportAndMergeRetries(RetryCase):
 class ConcurrentImports(RetryCase):
     ROUNDS = 4
 
+    def import_together(self, texts):
+        """Posts the documents as imports started at the same moment; their answers."""
+        gate = threading.Barrier(len(texts))
+        answers = [None] * len(texts)
+
+        def send(i):
+            gate.wait(30)
+            answers[i] = self.send("POST", f"{API}/plans/import", texts[i], TEXT)
+
+        threads = [threading.Thread(target=send, args=(i,)) for i in range(len(texts))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        return answers
+
     def test_imports_naming_the_same_new_unit_and_leader_both_succeed(self):
         for _ in range(self.ROUNDS):
             marker = uuid.uuid4().hex[:8]
             unit, alias, leader = f"区新{marker}局", f"区新{marker}办", f"新领导{marker}"
             texts = [small_plan(units=(f"{unit}（{alias}）", f"其他局{marker}{i}"), leaders=(leader,))
                      for i in range(2)]
-            gate = threading.Barrier(2)
-            answers = [None, None]
-
-            def send(i):
-                gate.wait(30)
-                answers[i] = self.send("POST", f"{API}/plans/import", texts[i], TEXT)
-
-            threads = [threading.Thread(target=send, args=(i,)) for i in range(2)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join(120)
+            answers = self.import_together(texts)
             self.assertEqual([a.status for a in answers], [201, 201], answers)
             self.assertEqual(self.db.query(f"SELECT count(*) FROM unit WHERE name = '{unit}'"), [["1"]])
             self.assertEqual(self.db.query(f"SELECT count(*) FROM leader WHERE name = '{leader}'"), [["1"]])
@@ -295,18 +300,7 @@ class ConcurrentImports(RetryCase):
             leader = self.new_leader()["name"]    # not new: only the unit races
             texts = [small_plan(units=(f"{unit}（{alias}）",), leaders=(leader,)),
                      small_plan(units=(alias,), leaders=(leader,))]
-            gate = threading.Barrier(2)
-            answers = [None, None]
-
-            def send(i):
-                gate.wait(30)
-                answers[i] = self.send("POST", f"{API}/plans/import", texts[i], TEXT)
-
-            threads = [threading.Thread(target=send, args=(i,)) for i in range(2)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join(120)
+            answers = self.import_together(texts)
             self.assertEqual([a.status for a in answers], [201, 201], answers)
             # whichever came first, the second document's unit is the one known by that name now
             named = self.db.query(f"SELECT unit_id FROM unit_name WHERE name = '{alias}'")[0][0]
