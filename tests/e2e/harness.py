@@ -102,9 +102,16 @@ def record(method, path, headers, body, response):
         f.write(json.dumps(entry, ensure_ascii=False) + "\n")
 
 
+# The suites assert what duban answers, not how fast: on a loaded machine a
+# connection or a statement can wait seconds for a CPU, so their servers and
+# commands get deadlines no scheduler delay reaches. The fault tests, which
+# are about the deadlines, start their servers with the real defaults.
+PATIENT = {"DUBAN_STATEMENT_TIMEOUT_MS": "30000", "DUBAN_REQUEST_TIMEOUT_MS": "60000"}
+
+
 def duban_command(url, *args, check=True):
     """Runs a duban command against the database at url; returns its stdout."""
-    env = dict(os.environ, DUBAN_DATABASE_URL=url)
+    env = dict(os.environ, DUBAN_DATABASE_URL=url, **PATIENT)
     out = subprocess.run([DUBAN_BIN, *args], env=env, capture_output=True, text=True, timeout=60)
     if check and out.returncode != 0:
         raise RuntimeError(f"duban {' '.join(args)} failed: {out.stderr}")
@@ -174,13 +181,6 @@ class Server:
                 self.proc.kill()
                 self.proc.wait()
         return self.proc.returncode
-
-
-# The suites assert what duban answers, not how fast: on a loaded machine a
-# statement can wait seconds for a CPU, so their servers get deadlines no
-# scheduler delay reaches. The fault tests, which are about the deadlines,
-# start their servers with the real defaults.
-PATIENT = {"DUBAN_STATEMENT_TIMEOUT_MS": 30000, "DUBAN_REQUEST_TIMEOUT_MS": 60000}
 
 
 class ServerTest(unittest.TestCase):

@@ -14,7 +14,7 @@ import subprocess
 import uuid
 from urllib.parse import quote
 
-from harness import DUBAN_BIN, SOURCE_DIR
+from harness import DUBAN_BIN, PATIENT, SOURCE_DIR
 
 API = "/api/v1"
 TEXT = "text/plain; charset=utf-8"
@@ -60,7 +60,7 @@ def oversized_text(size):
 def run_duban(url, *args, raw=False):
     """Runs the duban command line on the database at url (no check); with
     raw, stdout and stderr stay bytes (no newline translation)."""
-    env = dict(os.environ, DUBAN_DATABASE_URL=url)
+    env = dict(os.environ, DUBAN_DATABASE_URL=url, **PATIENT)
     return subprocess.run([DUBAN_BIN, *args], env=env, capture_output=True, text=not raw, timeout=120)
 
 
