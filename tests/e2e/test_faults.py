@@ -538,8 +538,9 @@ class DatabaseFaults(FaultTest):
         return int(harness.psql(self.url, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'duban'")[0][0])
 
     def test_3_idle_across_a_restart(self):
-        """No traffic while PostgreSQL restarts (fast, then immediate): the first GET is a 200."""
-        server = self.start_server()
+        """No traffic while PostgreSQL restarts (fast, then immediate): the first GET is a 200
+        (with deadlines no loaded machine reaches: the stale session is the point)."""
+        server = self.start_server(**harness.PATIENT)
         _, _, tasks = self.fixtures(server, 1)
         for mode in ("fast", "immediate"):
             with self.subTest(mode=mode):
@@ -552,8 +553,10 @@ class DatabaseFaults(FaultTest):
                 self.assertEqual(first.status, 200, first)
 
     def test_3b_concurrent_first_requests_after_an_idle_restart(self):
-        """After the restart the first traffic is 8 concurrent GETs: all 200."""
-        server = self.start_server()
+        """After the restart the first traffic is 8 concurrent GETs: all 200.
+        What is tested is that stale pooled sessions are replaced, not how
+        fast: eight new sessions on a loaded machine may outlast 2 s."""
+        server = self.start_server(**harness.PATIENT)
         _, _, tasks = self.fixtures(server, 1)
         results = []
         for round_ in range(3):
