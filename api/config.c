@@ -8,7 +8,7 @@
 #include "model/log.h"
 
 /* The one table of settings: name, default, meaning, and where it goes. */
-enum kind { TEXT, INTEGER, BOOLEAN, LISTEN, LEVEL };
+enum kind { TEXT, INTEGER, BOOLEAN, LISTEN, LEVEL, ZONE };
 
 struct setting {
     const char *name;
@@ -33,7 +33,7 @@ static const struct setting settings[] = {
     {"DUBAN_REQUEST_TIMEOUT_MS", "2000", "longest a request may wait for the database in all (pool, connection, statements, retries)", INTEGER, 100, 600000, FIELD(request_timeout_ms)},
     {"DUBAN_AUTO_MIGRATE", "1", "apply pending migrations when serving starts (0 or 1)", BOOLEAN, 0, 1, FIELD(auto_migrate)},
     {"DUBAN_IDEMPOTENCY_TTL_H", "24", "hours an Idempotency-Key is remembered; a key older than this is a new request", INTEGER, 1, 8760, FIELD(idempotency_ttl_h)},
-    {"DUBAN_NEAR_DUE_DAYS", "30", "days before due_on when a task is near_due", INTEGER, 0, 3650, FIELD(near_due_days)},
+    {"DUBAN_TIMEZONE", "Asia/Shanghai", "IANA time zone whose calendar days are duban's days (today, due dates, reporting periods)", ZONE, 1, 0, FIELD(timezone)},
     {"DUBAN_REQUIRE_IF_MATCH", "0", "refuse PUT, PATCH and DELETE without If-Match (0 or 1)", BOOLEAN, 0, 1, FIELD(require_if_match)},
     {"DUBAN_IDLE_TIMEOUT_S", "30", "seconds before an idle client connection is closed", INTEGER, 1, 3600, FIELD(idle_timeout_s)},
     {"DUBAN_THREADS", "0", "HTTP worker threads: 0 serves each client connection on a thread of its own, N serves every connection from a pool of N epoll threads", INTEGER, 0, 64, FIELD(threads)},
@@ -72,12 +72,28 @@ static int parse_listen(const char *text, struct config *cfg)
     return 0;
 }
 
+/* Whether text can be an IANA zone name ("Asia/Shanghai", "UTC",
+ * "Etc/GMT+8"): the database decides whether it knows it. */
+static int zone_name(const char *text)
+{
+    if (!*text || *text == '/' || strstr(text, "..") || strstr(text, "//"))
+        return 0;
+    for (const char *p = text; *p; p++)
+        if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || strchr("/_+-", *p)))
+            return 0;
+    return 1;
+}
+
 /* Stores one setting's text into cfg; 0 on success, -1 when invalid. */
 static int apply(const struct setting *s, const char *text, struct config *cfg)
 {
     char *field = (char *)cfg + s->offset;
     long v = -1;
     switch (s->kind) {
+    case ZONE:
+        if (!zone_name(text))
+            return -1;
+        /* fall through */
     case TEXT:
         if (strlen(text) < (size_t)s->min || strlen(text) >= s->size)
             return -1;

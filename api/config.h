@@ -13,11 +13,11 @@ struct config {
     int db_pool_size;
     size_t max_body_bytes;
     size_t max_import_bytes;
+    char timezone[64];         /* IANA zone of the days duban counts in */
     int log_level;
     int statement_timeout_ms;
     int request_timeout_ms;
     int auto_migrate;
-    int near_due_days;
     int idempotency_ttl_h;     /* hours before an Idempotency-Key expires */
     int require_if_match;
     int idle_timeout_s;

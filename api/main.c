@@ -105,7 +105,7 @@ int main(int argc, char **argv)
     log_set_level(app.cfg.log_level);
     idempotency_set_ttl_hours(app.cfg.idempotency_ttl_h);
     struct db_config db_config = {app.cfg.database_url, app.cfg.db_pool_size, app.cfg.statement_timeout_ms,
-                                  app.cfg.near_due_days};
+                                  app.cfg.timezone};
     app.db = db_open(&db_config);
     if (!app.db)
         return 1;

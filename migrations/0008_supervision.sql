@@ -14,16 +14,12 @@ ALTER TABLE plan
     ADD CONSTRAINT plan_report_day CHECK (report_cadence <> 'weekly' OR report_day <= 7);
 
 -- Columns of a task kept by triggers, never written by clients:
---   lead_unit_id      the unit at position 1 (task_render, below)
---   closed_on         the day the task became done or cancelled (null while open)
---   open_urge_by      the earliest reply_by of its unanswered urges
---   closure_rejected  its last closure request was rejected and no report came after
+--   lead_unit_id  the unit at position 1 (task_render, below)
+--   closed_on     the day the task became done or cancelled (null while open)
 ALTER TABLE task
     ADD COLUMN report_cadence text CHECK (report_cadence IN ('none', 'weekly', 'monthly', 'quarterly')),
     ADD COLUMN lead_unit_id bigint,
-    ADD COLUMN closed_on date,
-    ADD COLUMN open_urge_by date,
-    ADD COLUMN closure_rejected boolean NOT NULL DEFAULT false;
+    ADD COLUMN closed_on date;
 UPDATE task SET closed_on = updated_at::date WHERE status IN ('done', 'cancelled');
 
 -- A unit signs for a task it is assigned to; unassigned, its signature goes.
@@ -148,8 +144,7 @@ DECLARE
     new_row jsonb := CASE WHEN TG_OP <> 'DELETE' THEN to_jsonb(NEW) - 'hash' - 'doc' END;
     row jsonb := coalesce(new_row, old_row);
     derived text[] := ARRAY['version', 'updated_at']
-        || CASE TG_TABLE_NAME WHEN 'task' THEN ARRAY['path', 'progress', 'lead_unit_id', 'closed_on',
-                                                     'open_urge_by', 'closure_rejected']
+        || CASE TG_TABLE_NAME WHEN 'task' THEN ARRAY['path', 'progress', 'lead_unit_id', 'closed_on']
                               WHEN 'api_token' THEN ARRAY['last_used_at']
                               ELSE ARRAY[]::text[] END;
 BEGIN
@@ -165,5 +160,179 @@ BEGIN
             old_row, new_row);
     RETURN NULL;
 END $$;
+
+-- The representation (0007) gains the task's cadence, its closure (from
+-- its latest closure request) and each unit's acknowledgement. What
+-- depends on the day is spliced in where "warning" : null stands (task_today).
+CREATE OR REPLACE FUNCTION task_doc(r task) RETURNS text LANGUAGE sql STABLE AS $$
+    SELECT json_build_object('id', r.id, 'plan_id', r.plan_id, 'parent_id', r.parent_id, 'level', r.level,
+        'outline', r.outline, 'position', r.position, 'path', array_to_string(r.path, '.'), 'title', r.title,
+        'body', r.body, 'status', r.status, 'due_on', r.due_on, 'due_text', r.due_text,
+        'recurrence', r.recurrence, 'report_cadence', r.report_cadence, 'progress', r.progress, 'warning', NULL,
+        'closure', coalesce((SELECT json_build_object('state', c.state, 'request_id', c.id,
+                                 'requested_at', rfc3339(c.created_at), 'decided_at', rfc3339(c.decided_at),
+                                 'comment', c.comment)
+                             FROM closure_request c WHERE c.task_id = r.id ORDER BY c.id DESC LIMIT 1),
+                            json_build_object('state', 'none', 'request_id', NULL, 'requested_at', NULL,
+                                              'decided_at', NULL, 'comment', NULL)),
+        'leader_ids', coalesce((SELECT json_agg(tl.leader_id ORDER BY tl.position) FROM task_leader tl
+                                WHERE tl.task_id = r.id), '[]'),
+        'leaders', coalesce((SELECT json_agg(json_build_object('id', tl.leader_id, 'name',
+                                (SELECT l.name FROM leader l WHERE l.id = tl.leader_id)) ORDER BY tl.position)
+                             FROM task_leader tl WHERE tl.task_id = r.id), '[]'),
+        'unit_ids', coalesce((SELECT json_agg(tu.unit_id ORDER BY tu.position) FROM task_unit tu
+                              WHERE tu.task_id = r.id), '[]'),
+        'units', coalesce((SELECT json_agg(json_build_object('id', tu.unit_id, 'name',
+                              (SELECT u.name FROM unit u WHERE u.id = tu.unit_id),
+                              'role', CASE WHEN tu.position = 1 THEN 'lead' ELSE 'partner' END,
+                              'acknowledged_at', (SELECT rfc3339(a.acknowledged_at) FROM acknowledgement a
+                                                  WHERE a.task_id = tu.task_id AND a.unit_id = tu.unit_id))
+                              ORDER BY tu.position)
+                           FROM task_unit tu WHERE tu.task_id = r.id), '[]'),
+        'created_at', rfc3339(r.created_at), 'updated_at', rfc3339(r.updated_at), 'version', r.version)::text
+$$;
+
+-- An acknowledgement, a closure request or an urge written changes what
+-- its task shows (its units, its closure, its colour): the task gets a new
+-- version and is rendered again. (An acknowledgement goes only with its
+-- assignment, whose write renders.)
+CREATE FUNCTION task_touch() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE task SET version = version + 1, updated_at = now() WHERE id = NEW.task_id;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER touch_task AFTER INSERT OR UPDATE ON acknowledgement FOR EACH ROW EXECUTE FUNCTION task_touch();
+CREATE TRIGGER touch_task AFTER INSERT OR UPDATE ON closure_request FOR EACH ROW EXECUTE FUNCTION task_touch();
+CREATE TRIGGER touch_task AFTER INSERT OR UPDATE ON urge FOR EACH ROW EXECUTE FUNCTION task_touch();
+
+-- Whether unit reported on task with a progress log dated first..last and
+-- written by the end of `day`.
+CREATE FUNCTION task_reported(task bigint, unit bigint, first date, last date, day date) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT EXISTS (SELECT 1 FROM progress_log l WHERE l.task_id = task AND l.unit_id = unit
+                   AND l.reported_on BETWEEN first AND last AND l.created_at::date <= day)
+$$;
+
+-- How a task of plan p stands at the end of `day`, from what was written
+-- by then (its reports, urges and closure requests; its status, progress
+-- and due date as they are now, a task closed after `day` counting as
+-- open). supervision.md defines the colours; the reasons come worst first.
+CREATE TYPE task_watch AS (warning text, reasons json, expected_progress integer, next_report_due date);
+
+CREATE FUNCTION task_watch(r task, p plan, day date) RETURNS task_watch LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    w task_watch := ROW('none', '[]'::json, NULL, NULL);
+    reasons json[] := '{}';
+    worst integer := 0;   -- 0 none, 1 blue, 2 yellow, 3 red
+    cadence text := coalesce(r.report_cadence, p.report_cadence);
+    start date := coalesce(p.starts_on, r.created_at::date);
+    assigned date := task_assigned_on(p, r);
+    period date;
+    urged_by date;
+    request closure_request;
+BEGIN
+    IF r.status IN ('done', 'cancelled') AND r.closed_on <= day THEN
+        RETURN w;
+    END IF;
+    IF r.due_on IS NOT NULL THEN
+        w.expected_progress := CASE WHEN day >= r.due_on THEN 100 WHEN day <= start THEN 0
+                                    ELSE round(100.0 * (day - start) / (r.due_on - start)) END;
+    END IF;
+    IF r.due_on < day THEN
+        worst := 3;
+        reasons := reasons || json_build_object('code', 'overdue',
+                                                'detail', format('已逾期%s天（期限%s）', day - r.due_on, r.due_on));
+    END IF;
+    IF r.progress < w.expected_progress - p.lag_points THEN
+        worst := greatest(worst, 2);
+        reasons := reasons || json_build_object('code', 'behind_schedule',
+                                                'detail', format('进度%s%%，按计划应达%s%%', r.progress, w.expected_progress));
+    END IF;
+    IF cadence <> 'none' AND r.lead_unit_id IS NOT NULL THEN
+        period := period_start(cadence, day);
+        IF assigned < period
+           AND NOT task_reported(r.id, r.lead_unit_id, period_start(cadence, period - 1), period - 1, day) THEN
+            worst := greatest(worst, 2);
+            reasons := reasons || json_build_object('code', 'report_missing',
+                'detail', format('牵头单位%s未报送进展', period_label(cadence, period_start(cadence, period - 1))));
+        END IF;
+        period := greatest(period, period_start(cadence, assigned));
+        IF task_reported(r.id, r.lead_unit_id, period, period_end(cadence, period), day) THEN
+            period := (period + period_length(cadence))::date;
+        END IF;
+        w.next_report_due := period_due(cadence, p.report_day, period);
+    END IF;
+    SELECT min(u.reply_by) INTO urged_by FROM urge u
+    WHERE u.task_id = r.id AND u.reply_by < day AND u.created_at::date <= day
+      AND (u.replied_at IS NULL OR u.replied_at::date > day);
+    IF urged_by IS NOT NULL THEN
+        worst := greatest(worst, 2);
+        reasons := reasons || json_build_object('code', 'urge_unanswered',
+                                                'detail', format('催办逾期未回复（限%s前回复）', urged_by));
+    END IF;
+    SELECT * INTO request FROM closure_request c
+    WHERE c.task_id = r.id AND c.created_at::date <= day ORDER BY c.id DESC LIMIT 1;
+    IF request.state = 'rejected' AND request.decided_at::date <= day
+       AND NOT EXISTS (SELECT 1 FROM progress_log l WHERE l.task_id = r.id AND l.created_at > request.decided_at
+                       AND l.created_at::date <= day) THEN
+        worst := greatest(worst, 2);
+        reasons := reasons || json_build_object('code', 'closure_rejected',
+                                                'detail', format('办结申请于%s被退回，此后未报送进展', request.decided_at::date));
+    END IF;
+    IF r.due_on BETWEEN day AND day + p.near_due_days THEN
+        worst := greatest(worst, 1);
+        reasons := reasons || json_build_object('code', 'due_soon',
+                                                'detail', format('距期限还有%s天（%s）', r.due_on - day, r.due_on));
+    END IF;
+    w.warning := (ARRAY['none', 'blue', 'yellow', 'red'])[worst + 1];
+    w.reasons := array_to_json(reasons);
+    RETURN w;
+END $$;
+
+-- The worst of the colours, by severity.
+CREATE FUNCTION worst_warning(warnings text[]) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT (ARRAY['none', 'blue', 'yellow', 'red'])[1 + coalesce(max(array_position(ARRAY['blue', 'yellow', 'red'], w)), 0)]
+    FROM unnest(warnings) w
+$$;
+
+-- Over all the descendants of task r on `day`: their number, those done,
+-- the mean progress of the assigned leaves, the worst colour.
+CREATE FUNCTION task_rollup(r task, p plan, day date) RETURNS json LANGUAGE sql STABLE AS $$
+    SELECT json_build_object('tasks', count(*), 'done', count(*) FILTER (WHERE d.status = 'done'),
+        'progress', round(avg(d.progress) FILTER (WHERE d.lead_unit_id IS NOT NULL
+                                                  AND NOT EXISTS (SELECT 1 FROM task c WHERE c.parent_id = d.id)))::integer,
+        'warning', worst_warning(array_agg((task_watch(d, p, day)).warning)
+                                 FILTER (WHERE d.status NOT IN ('done', 'cancelled') OR d.closed_on > day)))
+    FROM task d
+    WHERE d.plan_id = r.plan_id AND d.path > r.path AND d.path < r.path || 2147483647
+$$;
+
+-- What a task shows that depends on today, as the members that replace
+-- "warning" : null in its doc: the colour and its reasons, the expected
+-- progress, the next report due, and on a task with children its rollup.
+CREATE FUNCTION task_today(r task) RETURNS text LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    p plan;
+    w task_watch;
+    members text;
+BEGIN
+    SELECT * INTO p FROM plan WHERE id = r.plan_id;
+    w := task_watch(r, p, current_date);
+    members := format('"warning" : %s, "warning_reasons" : %s, "expected_progress" : %s, "next_report_due" : %s',
+                      to_json(w.warning), w.reasons, coalesce(w.expected_progress::text, 'null'),
+                      coalesce(to_json(w.next_report_due)::text, 'null'));
+    IF EXISTS (SELECT 1 FROM task c WHERE c.parent_id = r.id) THEN
+        members := members || ', "rollup" : ' || task_rollup(r, p, current_date);
+    END IF;
+    RETURN members;
+END $$;
+
+-- A task's colour today (list filters, counts).
+CREATE FUNCTION task_colour(r task) RETURNS text LANGUAGE sql STABLE AS $$
+    SELECT (task_watch(r, p, current_date)).warning FROM plan p WHERE p.id = r.plan_id
+$$;
+
+-- The old warning (none, near_due, overdue) gives way to task_watch.
+DROP FUNCTION task_warning(text, date);
 
 UPDATE task SET doc = NULL;

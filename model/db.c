@@ -25,7 +25,7 @@ static _Thread_local struct slot *held;
 
 struct db {
     char *url;
-    char options[192];
+    char options[256];
     int size;
     int timeout_ms;
     pthread_mutex_t lock;
@@ -54,8 +54,8 @@ struct db *db_open(const struct db_config *config)
      * and its transaction retried. */
     snprintf(db->options, sizeof db->options,
              "-c statement_timeout=%d -c lock_timeout=%d -c idle_in_transaction_session_timeout=%d "
-             "-c duban.near_due_days=%d",
-             db->timeout_ms, db->timeout_ms * 3 / 4, 4 * db->timeout_ms, config->near_due_days);
+             "-c TimeZone=%s",
+             db->timeout_ms, db->timeout_ms * 3 / 4, 4 * db->timeout_ms, config->timezone);
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);

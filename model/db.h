@@ -16,7 +16,7 @@ struct db_config {
     const char *url;          /* libpq connection string or URI */
     int pool_size;            /* connections at most */
     int statement_timeout_ms; /* server-side statement_timeout and client deadline */
-    int near_due_days;        /* the session setting duban.near_due_days */
+    const char *timezone;     /* the session TimeZone: current_date is duban's today */
 };
 
 /* Creates the pool; connections are opened lazily. NULL on allocation failure. */

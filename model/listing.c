@@ -41,6 +41,15 @@ static const char *filter_value(const struct list_query *qr, const char *name)
     return params_get(qr->q, name);
 }
 
+/* The index of the choice equal to the len bytes at v, or -1. */
+static int choice_index(const char *const *choices, const char *v, size_t len)
+{
+    for (int i = 0; choices[i]; i++)
+        if (strlen(choices[i]) == len && memcmp(choices[i], v, len) == 0)
+            return i;
+    return -1;
+}
+
 /* Checks a filter's value against its type; reports the problem in c. */
 static int value_ok(struct call *c, const struct filter *f, const char *v)
 {
@@ -69,9 +78,14 @@ static int value_ok(struct call *c, const struct filter *f, const char *v)
         break;
     case FILTER_ENUM:
     case FILTER_SWITCH:
-        ok = 0;
-        for (const char *const *p = f->choices; *p && !ok; p++)
-            ok = strcmp(*p, v) == 0;
+        ok = choice_index(f->choices, v, strlen(v)) >= 0;
+        break;
+    case FILTER_ENUM_LIST:
+        for (const char *item = v; ok; item += strcspn(item, ",") + 1) {
+            ok = choice_index(f->choices, item, strcspn(item, ",")) >= 0;
+            if (!item[strcspn(item, ",")])
+                break;
+        }
         break;
     }
     if (!ok) {
@@ -411,13 +425,13 @@ static duban_status read_query(struct call *c, struct list_query *qr)
  * the (id, xmin) of every row fetched (the page and the one after it),
  * the total when it is counted, what shaped the query (filters, sort,
  * cursor, limit, offset), and what a representation derives from outside
- * its row (a task's warning: today's date and the near-due setting).
+ * its row (a task's colour: today's date).
  * A row entering or leaving the filter beyond the page changes the total;
  * one entering or leaving the page changes the rows fetched. Writes cost
  * nothing extra (no column, no trigger, no journal row), and a
  * revalidation costs the count and one index scan of limit + 1 rows. */
 #define TAG_AGGREGATE "count(*) AS n"
-#define TAG_CONTEXT "current_date::text, coalesce(current_setting('duban.near_due_days', true), '')"
+#define TAG_CONTEXT "current_date::text"
 
 /* The tag's seed: everything that shaped the query (with the cursor, the
  * limit and the offset among the values) and whether it counts. */
@@ -436,7 +450,7 @@ static void tag_text(uint64_t h, char tag[LIST_TAG_SIZE])
 }
 
 /* The page's columns: the item, id, xmin, date, setting, then the keys. */
-enum { PAGE_ITEM, PAGE_ID, PAGE_XMIN, PAGE_DATE, PAGE_SETTING, PAGE_KEYS };
+enum { PAGE_ITEM, PAGE_ID, PAGE_XMIN, PAGE_DATE, PAGE_KEYS };
 
 /* The tag, from every row fetched (the page and the one after it, which
  * decides rel="next"), the total (NULL when not counted) and the context
@@ -447,7 +461,7 @@ static void page_tag(const struct list_query *qr, PGresult *page, const char *to
     for (int i = 0; i < PQntuples(page); i++)
         h = mix(mix(h, PQgetvalue(page, i, PAGE_ID)), PQgetvalue(page, i, PAGE_XMIN));
     if (PQntuples(page))
-        h = mix(mix(h, PQgetvalue(page, 0, PAGE_DATE)), PQgetvalue(page, 0, PAGE_SETTING));
+        h = mix(h, PQgetvalue(page, 0, PAGE_DATE));
     tag_text(h, tag);
 }
 

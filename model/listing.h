@@ -11,11 +11,13 @@
 #include "model/params.h"
 
 /* FILTER_TIME takes a date (YYYY-MM-DD) or an RFC 3339 date-time.
+ * FILTER_ENUM_LIST takes one choice or several separated by commas, bound
+ * to `$$` as written (the SQL splits it).
  * FILTER_SWITCH takes one of two choices: `sql` for the first, `sql_false`
  * for the second (written out, so the planner sees plain conditions). */
 enum filter_type {
     FILTER_ID, FILTER_ID_OR_NULL, FILTER_INT, FILTER_DATE, FILTER_TIME, FILTER_TEXT, FILTER_ENUM, FILTER_BOOL,
-    FILTER_SWITCH
+    FILTER_SWITCH, FILTER_ENUM_LIST
 };
 
 /* A filter's SQL is a condition on row r in which `$$` stands for its

@@ -7,7 +7,8 @@
 /* Counts over a set of tasks t: done, overdue, average progress. */
 #define TASK_COUNTS                                                                                    \
     "count(*) FILTER (WHERE t.status = 'done') AS done, "                                             \
-    "count(*) FILTER (WHERE task_warning(t.status, t.due_on) = 'overdue') AS overdue, "               \
+    "count(*) FILTER (WHERE t.status IN ('not_started', 'in_progress') AND t.due_on < current_date) "  \
+    "AS overdue, "                                                                                     \
     "round(avg(t.progress), 1)::float8 AS average_progress"
 
 /* A task set's counts by status and by warning, as two JSON objects. */
@@ -16,9 +17,10 @@
     "'in_progress', count(*) FILTER (WHERE t.status = 'in_progress'), "                               \
     "'done', count(*) FILTER (WHERE t.status = 'done'), "                                             \
     "'cancelled', count(*) FILTER (WHERE t.status = 'cancelled')) AS by_status, "                     \
-    "json_build_object('none', count(*) FILTER (WHERE task_warning(t.status, t.due_on) = 'none'), "   \
-    "'near_due', count(*) FILTER (WHERE task_warning(t.status, t.due_on) = 'near_due'), "             \
-    "'overdue', count(*) FILTER (WHERE task_warning(t.status, t.due_on) = 'overdue')) AS by_warning"
+    "json_build_object('none', count(*) FILTER (WHERE task_colour(t) = 'none'), "                     \
+    "'blue', count(*) FILTER (WHERE task_colour(t) = 'blue'), "                                       \
+    "'yellow', count(*) FILTER (WHERE task_colour(t) = 'yellow'), "                                   \
+    "'red', count(*) FILTER (WHERE task_colour(t) = 'red')) AS by_warning"
 
 static const char UNITS_SQL[] =
     "SELECT json_build_object('plan_id', $1::bigint, 'items', coalesce(json_agg(x ORDER BY x.led DESC, x.unit_id), '[]')) "

@@ -2,8 +2,9 @@
  * (or none at the top), a level deeper than its parent's, a position kept
  * dense among its siblings and a path ("2.1.3") derived from the positions
  * above it. Its leaders and units are ordered: the first unit leads, the
- * others cooperate. `warning` is derived from due_on, status and the
- * session setting duban.near_due_days. */
+ * others cooperate. What depends on the day (the colour and its reasons,
+ * the expected progress, the next report due, the rollup) is computed at
+ * read time from the row, its plan and its history (migration 0008). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +15,8 @@
 
 static const char *const STATUSES[] = {"not_started", "in_progress", "done", "cancelled", NULL};
 static const char *const RECURRENCES[] = {"monthly", "bimonthly", "quarterly", "semiannual", "yearly", NULL};
-static const char *const WARNINGS[] = {"none", "near_due", "overdue", NULL};
+static const char *const WARNINGS[] = {"none", "blue", "yellow", "red", NULL};
+static const char *const CADENCES[] = {"none", "weekly", "monthly", "quarterly", NULL};
 static const char *const ROLES[] = {"lead", "partner", NULL};
 
 static const struct field FIELDS[] = {
@@ -29,36 +31,31 @@ static const struct field FIELDS[] = {
     {"due_on", FIELD_DATE, 0, 0, 0, NULL, "due_on", NULL, 0},
     {"due_text", FIELD_TEXT, 0, 1, 200, NULL, "due_text", NULL, 0},
     {"recurrence", FIELD_ENUM, 0, 0, 0, RECURRENCES, "recurrence", NULL, 0},
+    {"report_cadence", FIELD_ENUM, 0, 0, 0, CADENCES, "report_cadence", NULL, 0},
     {"leader_ids", FIELD_ID_LIST, 0, 0, 50, NULL, NULL, NULL, 0},
     {"unit_ids", FIELD_ID_LIST, 0, 0, 100, NULL, NULL, NULL, 0},
 };
-static const char *const READ_ONLY[] = {COMMON_READ_ONLY, "path", "progress", "warning", "leaders", "units", NULL};
+static const char *const READ_ONLY[] = {COMMON_READ_ONLY, "path", "progress", "warning", "warning_reasons",
+                                     "expected_progress", "next_report_due", "rollup", "closure",
+                                     "leaders", "units", NULL};
 
-/* The representation computed from the tables: what task_doc (migration
- * 0007) renders into task.doc at every write, `warning` aside. fields=
- * reads the member names from it; reads use TASK_READY. */
-#define TASK_JSON                                                                                              \
-    "json_build_object('id', r.id, 'plan_id', r.plan_id, 'parent_id', r.parent_id, 'level', r.level, "        \
-    "'outline', r.outline, 'position', r.position, 'path', array_to_string(r.path, '.'), 'title', r.title, "  \
-    "'body', r.body, 'status', r.status, 'due_on', r.due_on, 'due_text', r.due_text, "                        \
-    "'recurrence', r.recurrence, 'progress', r.progress, 'warning', task_warning(r.status, r.due_on), "      \
-    "'leader_ids', coalesce((SELECT json_agg(tl.leader_id ORDER BY tl.position) FROM task_leader tl "        \
-    "WHERE tl.task_id = r.id), '[]'), "                                                                       \
-    "'leaders', coalesce((SELECT json_agg(json_build_object('id', tl.leader_id, 'name', "                     \
-    "(SELECT l.name FROM leader l WHERE l.id = tl.leader_id)) ORDER BY tl.position) "                         \
-    "FROM task_leader tl WHERE tl.task_id = r.id), '[]'), "                                                   \
-    "'unit_ids', coalesce((SELECT json_agg(tu.unit_id ORDER BY tu.position) FROM task_unit tu "              \
-    "WHERE tu.task_id = r.id), '[]'), "                                                                       \
-    "'units', coalesce((SELECT json_agg(json_build_object('id', tu.unit_id, 'name', "                         \
-    "(SELECT u.name FROM unit u WHERE u.id = tu.unit_id), "                                                   \
-    "'role', CASE WHEN tu.position = 1 THEN 'lead' ELSE 'partner' END) ORDER BY tu.position) "                \
-    "FROM task_unit tu WHERE tu.task_id = r.id), '[]'), " COMMON_JSON ")"
+/* The members of the representation, as fields= knows them (model/
+ * members.c reads the names from this json_build_object; it is never
+ * run). task_doc and task_today (migration 0008) write the document. */
+#define TASK_SHAPE                                                                                             \
+    "json_build_object('id', 0, 'plan_id', 0, 'parent_id', 0, 'level', 0, 'outline', 0, 'position', 0, "     \
+    "'path', 0, 'title', 0, 'body', 0, 'status', 0, 'due_on', 0, 'due_text', 0, 'recurrence', 0, "            \
+    "'report_cadence', 0, 'progress', 0, 'warning', 0, 'warning_reasons', json_build_object('code', 0, "      \
+    "'detail', 0), 'expected_progress', 0, 'next_report_due', 0, 'rollup', json_build_object('tasks', 0, "   \
+    "'done', 0, 'progress', 0, 'warning', 0), 'closure', json_build_object('state', 0, 'request_id', 0, "    \
+    "'requested_at', 0, 'decided_at', 0, 'comment', 0), 'leader_ids', 0, 'leaders', "                        \
+    "json_build_object('id', 0, 'name', 0), 'unit_ids', 0, 'units', json_build_object('id', 0, 'name', 0, "  \
+    "'role', 0, 'acknowledged_at', 0), " COMMON_JSON ")"
 
-/* The same representation as text from the row alone: its doc, with
- * today's warning spliced in ("warning" : null can only be that member:
- * within a JSON string every quote is escaped). */
-#define TASK_READY                                                                                             \
-    "replace(r.doc, '\"warning\" : null', '\"warning\" : \"' || task_warning(r.status, r.due_on) || '\"')"
+/* The representation as text from the row: its doc, with what depends on
+ * today spliced in ("warning" : null can only be that member: within a
+ * JSON string every quote is escaped). */
+#define TASK_READY "replace(r.doc, '\"warning\" : null', task_today(r))"
 
 /* Where a task sits: the fields of the document or row that decide it. */
 struct place {
@@ -354,7 +351,7 @@ static duban_status store_leaders_and_units(struct call *c, PGconn *conn, struct
 const struct resource task_resource = {
     .name = "task",
     .table = "task",
-    .json = TASK_JSON,
+    .json = TASK_SHAPE,
     .ready = TASK_READY,
     .fields = {FIELDS, sizeof FIELDS / sizeof *FIELDS, READ_ONLY},
     .before_write = check_and_place,
@@ -375,7 +372,7 @@ static const struct filter FILTERS[] = {
      "r.id IN (SELECT tu.task_id FROM task_unit tu WHERE tu.unit_id = {unit_id} AND tu.position > 1)", 0, 0, ROLES},
     {"leader_id", FILTER_ID, "r.id IN (SELECT tl.task_id FROM task_leader tl WHERE tl.leader_id = $$)", NULL, 0, 0, NULL},
     {"status", FILTER_ENUM, "r.status = $$", NULL, 0, 0, STATUSES},
-    {"warning", FILTER_ENUM, "task_warning(r.status, r.due_on) = $$", NULL, 0, 0, WARNINGS},
+    {"warning", FILTER_ENUM_LIST, "task_colour(r) = ANY (string_to_array($$, ','))", NULL, 0, 0, WARNINGS},
     {"overdue", FILTER_BOOL, OPEN " AND r.due_on < current_date",
      "NOT (" OPEN " AND r.due_on IS NOT NULL AND r.due_on < current_date)", 0, 0, NULL},
     {"due_before", FILTER_DATE, "r.due_on <= $$::date", NULL, 0, 0, NULL},

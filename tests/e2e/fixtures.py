@@ -27,9 +27,9 @@ def tag(prefix="t"):
 
 
 def day(offset):
-    """Today plus offset days, YYYY-MM-DD (the test cluster runs in UTC, as
-    does this machine; tests keep a margin of days around boundaries)."""
-    return (datetime.date.today() + datetime.timedelta(days=offset)).isoformat()
+    """Today plus offset days, YYYY-MM-DD, in UTC: the days of the servers
+    the tests start (harness.Server sets DUBAN_TIMEZONE=UTC)."""
+    return (datetime.datetime.now(datetime.timezone.utc).date() + datetime.timedelta(days=offset)).isoformat()
 
 
 def ref(x):

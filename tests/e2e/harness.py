@@ -129,8 +129,9 @@ class Server:
         self.port = free_port()
         self.log = tempfile.NamedTemporaryFile(prefix="duban-", suffix=".log", delete=False)
         full_env = dict(os.environ)
+        # DUBAN_TIMEZONE: days counted as the tests count them (fixtures.day)
         full_env.update({"DUBAN_DATABASE_URL": url, "DUBAN_LISTEN": f"127.0.0.1:{self.port}",
-                         "DUBAN_LOG_LEVEL": "info"})
+                         "DUBAN_LOG_LEVEL": "info", "DUBAN_TIMEZONE": "UTC"})
         full_env.update({k: str(v) for k, v in env.items()})
         self.proc = subprocess.Popen([DUBAN_BIN, "serve"], env=full_env, stdout=self.log, stderr=self.log)
         deadline = time.time() + 30

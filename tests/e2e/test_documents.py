@@ -93,7 +93,7 @@ class SeedImport(DocumentCase):
         self.assertEqual(len(led), 16)
         self.assertEqual(self.total(f"{API}/units/{office['id']}/tasks", role="lead"), 16)
         for task in led:
-            self.assertEqual(task["units"][0], {"id": office["id"], "name": POVERTY_OFFICE, "role": "lead"})
+            self.assertEqual(task["units"][0], {"id": office["id"], "name": POVERTY_OFFICE, "role": "lead", "acknowledged_at": None})
 
     def test_li_jinguo_is_named_on_69_tasks(self):
         leader = self.leader_named(LI_JINGUO)
@@ -426,7 +426,7 @@ class UnitMerge(DocumentCase):
             for path in paths:
                 with self.subTest(path=path):
                     self.assertIn(unit["id"], [u["id"] for u in tasks[path]["units"]])
-        self.assertEqual(tasks["2.2.1.6"]["units"][0], {"id": city["id"], "name": "区城管局", "role": "lead"})
+        self.assertEqual(tasks["2.2.1.6"]["units"][0], {"id": city["id"], "name": "区城管局", "role": "lead", "acknowledged_at": None})
 
     def test_a_merge_keeps_one_assignment_when_both_units_were_on_a_task(self):
         plan = self.ok("POST", f"{API}/plans", {"title": "方案 " + tag()}, status=201)
@@ -484,7 +484,7 @@ class Statistics(DocumentCase):
         self.assertEqual(summary["by_status"], {s: sum(t["status"] == s for t in tasks.values())
                                                 for s in ("not_started", "in_progress", "done", "cancelled")})
         self.assertEqual(summary["by_warning"], {w: sum(t["warning"] == w for t in tasks.values())
-                                                 for w in ("none", "near_due", "overdue")})
+                                                 for w in ("none", "blue", "yellow", "red")})
         self.assertEqual(sum(summary["by_status"].values()), 114)
         self.assertEqual([(s["path"], s["tasks"]) for s in summary["sections"]],
                          [(p, sum(1 for k in tasks if k.split(".")[0] == p)) for p in ("1", "2", "3")])

@@ -128,16 +128,17 @@ class Reporting(Api, ServerTest):
 
     def test_done_report_clears_the_warning(self):
         late = self.new_task(self.plan, units=[self.lead], due_on=day(-3))
-        self.assertEqual(late["warning"], "overdue")
+        self.assertEqual(late["warning"], "red")
         self.new_log(late, self.lead, percent=100, status="done")
         t = self.task(late)
         self.assertEqual((t["status"], t["progress"], t["warning"]), ("done", 100, "none"))
         self.assertNotIn(late["id"], self.ids(TASKS, {"plan_id": self.plan["id"], "overdue": "true"}))
 
     def test_warning_is_derived_from_due_on_and_status(self):
-        cases = [(day(-3), "not_started", "overdue"), (day(-40), "in_progress", "overdue"),
-                 (day(0), "not_started", "near_due"), (day(10), "in_progress", "near_due"),
-                 (day(28), "not_started", "near_due"), (day(33), "not_started", "none"),
+        # due today with no progress: 100 % was expected, so behind schedule
+        cases = [(day(-3), "not_started", "red"), (day(-40), "in_progress", "red"),
+                 (day(0), "not_started", "yellow"), (day(10), "in_progress", "blue"),
+                 (day(28), "not_started", "blue"), (day(33), "not_started", "none"),
                  (None, "in_progress", "none"), (day(-3), "done", "none"), (day(-3), "cancelled", "none"),
                  (day(5), "cancelled", "none")]
         for due_on, status, warning in cases:
@@ -147,7 +148,7 @@ class Reporting(Api, ServerTest):
                 self.assertEqual(self.task(t)["warning"], warning)
         moved = self.new_task(self.plan, due_on=day(-3))
         self.assertEqual(self.changed("PATCH", f"{TASKS}/{moved['id']}", {"due_on": day(100)})["warning"], "none")
-        self.assertEqual(self.changed("PATCH", f"{TASKS}/{moved['id']}", {"due_on": day(3)})["warning"], "near_due")
+        self.assertEqual(self.changed("PATCH", f"{TASKS}/{moved['id']}", {"due_on": day(3)})["warning"], "blue")
         self.assertEqual(self.changed("PATCH", f"{TASKS}/{moved['id']}", {"due_on": None})["warning"], "none")
 
     def test_a_task_status_without_a_log_status_is_kept(self):

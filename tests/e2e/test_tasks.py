@@ -65,9 +65,10 @@ class Assignments(Api, ServerTest):
         l1, l2 = self.new_leader(), self.new_leader()
         t = self.new_task(plan, units=[u3, u1, u2], leaders=[l2, l1])
         self.assertEqual(t["unit_ids"], [u3["id"], u1["id"], u2["id"]])
-        self.assertEqual(t["units"], [{"id": u3["id"], "name": u3["name"], "role": "lead"},
-                                      {"id": u1["id"], "name": u1["name"], "role": "partner"},
-                                      {"id": u2["id"], "name": u2["name"], "role": "partner"}])
+        unsigned = {"acknowledged_at": None}
+        self.assertEqual(t["units"], [{"id": u3["id"], "name": u3["name"], "role": "lead", **unsigned},
+                                      {"id": u1["id"], "name": u1["name"], "role": "partner", **unsigned},
+                                      {"id": u2["id"], "name": u2["name"], "role": "partner", **unsigned}])
         self.assertEqual(t["leader_ids"], [l2["id"], l1["id"]])
         self.assertEqual(t["leaders"], [{"id": l2["id"], "name": l2["name"]}, {"id": l1["id"], "name": l1["name"]}])
         self.assertEqual(self.task(t), t)
@@ -338,8 +339,10 @@ class Filters(SharedRows, Api, ServerTest):
         self.expect({"q": "没有这样的"})
 
     def test_warning_and_overdue(self):
-        self.expect({"warning": "overdue"}, self.t1)
-        self.expect({"warning": "near_due"}, self.t2)
+        self.expect({"warning": "red"}, self.t1)
+        self.expect({"warning": "blue"}, self.t2)
+        self.expect({"warning": "red,blue"}, self.t1, self.t2)
+        self.expect({"warning": "yellow"})
         self.expect({"warning": "none"}, self.t3, self.t4)
         self.expect({"overdue": "true"}, self.t1)
         self.expect({"overdue": "false"}, self.t2, self.t3, self.t4)
