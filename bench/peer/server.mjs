@@ -15,7 +15,8 @@
 //
 // Environment: PEER_DATABASE_URL (else DUBAN_DATABASE_URL), PEER_PORT
 // (8090), PEER_HOST (127.0.0.1), PEER_POOL_SIZE (8), PEER_LOG_LEVEL (info:
-// one access line per request on stdout), PEER_NEAR_DUE_DAYS (30).
+// one access line per request on stdout), PEER_TIMEZONE (Asia/Shanghai:
+// the days the colours are computed in, as DUBAN_TIMEZONE).
 import { randomBytes } from 'node:crypto';
 import Fastify, { LogController } from 'fastify';
 import pg from 'pg';
@@ -34,7 +35,7 @@ const connection = {
   connectionString: url,
   application_name: 'duban-bench-peer',
   options: `-c statement_timeout=${TIMEOUT_MS} -c lock_timeout=${(TIMEOUT_MS * 3) / 4} ` +
-    `-c idle_in_transaction_session_timeout=${4 * TIMEOUT_MS} -c duban.near_due_days=${Number(env.PEER_NEAR_DUE_DAYS || 30)}`,
+    `-c idle_in_transaction_session_timeout=${4 * TIMEOUT_MS} -c TimeZone=${env.PEER_TIMEZONE || 'Asia/Shanghai'}`,
 };
 const pool = new pg.Pool({ ...connection, max: Number(env.PEER_POOL_SIZE || 8) });
 

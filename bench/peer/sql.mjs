@@ -3,7 +3,7 @@
 // (json_build_object, json_agg over joins) and comes back as text, which the
 // server sends as it is: the members and their order are duban's.
 
-// A task `t` with its leaders and units, aggregated by two lateral joins.
+// A task `t` with its leaders, units and latest closure request, by lateral joins.
 const TASK_JOINS = `
   LEFT JOIN LATERAL (
     SELECT json_agg(tl.leader_id ORDER BY tl.position) AS ids,
@@ -13,24 +13,36 @@ const TASK_JOINS = `
   LEFT JOIN LATERAL (
     SELECT json_agg(tu.unit_id ORDER BY tu.position) AS ids,
            json_agg(json_build_object('id', u.id, 'name', u.name,
-                    'role', CASE WHEN tu.position = 1 THEN 'lead' ELSE 'partner' END) ORDER BY tu.position) AS items
+                    'role', CASE WHEN tu.position = 1 THEN 'lead' ELSE 'partner' END,
+                    'acknowledged_at', rfc3339(a.acknowledged_at)) ORDER BY tu.position) AS items
     FROM task_unit tu JOIN unit u ON u.id = tu.unit_id
-    WHERE tu.task_id = t.id) un ON true`;
+    LEFT JOIN acknowledgement a ON a.task_id = tu.task_id AND a.unit_id = tu.unit_id
+    WHERE tu.task_id = t.id) un ON true
+  LEFT JOIN LATERAL (
+    SELECT json_build_object('state', c.state, 'request_id', c.id, 'requested_at', rfc3339(c.created_at),
+                             'decided_at', rfc3339(c.decided_at), 'comment', c.comment) AS closure
+    FROM closure_request c WHERE c.task_id = t.id ORDER BY c.id DESC LIMIT 1) cl ON true`;
 
-const TASK_JSON = `json_build_object(
+// What depends on today (the colour, its reasons, the expected progress, the
+// next report due, a parent's rollup) comes from duban's SQL function
+// task_today, spliced where "warning" : null stands, as duban does.
+const TASK_JSON = `replace(json_build_object(
   'id', t.id, 'plan_id', t.plan_id, 'parent_id', t.parent_id, 'level', t.level, 'outline', t.outline,
   'position', t.position, 'path', array_to_string(t.path, '.'), 'title', t.title, 'body', t.body,
   'status', t.status, 'due_on', t.due_on, 'due_text', t.due_text, 'recurrence', t.recurrence,
-  'progress', t.progress, 'warning', task_warning(t.status, t.due_on),
+  'report_cadence', t.report_cadence, 'progress', t.progress, 'warning', NULL,
+  'closure', coalesce(cl.closure, json_build_object('state', 'none', 'request_id', NULL, 'requested_at', NULL,
+                                                    'decided_at', NULL, 'comment', NULL)),
   'leader_ids', coalesce(ld.ids, '[]'), 'leaders', coalesce(ld.items, '[]'),
   'unit_ids', coalesce(un.ids, '[]'), 'units', coalesce(un.items, '[]'),
-  'created_at', rfc3339(t.created_at), 'updated_at', rfc3339(t.updated_at), 'version', t.version)`;
+  'created_at', rfc3339(t.created_at), 'updated_at', rfc3339(t.updated_at), 'version', t.version)::text,
+  '"warning" : null', task_today(t))`;
 
 /** One task: its version (for the ETag) and its representation. */
 export function taskById(id) {
   return {
     name: 'task-by-id',
-    text: `SELECT t.version, ${TASK_JSON}::text AS body FROM task t ${TASK_JOINS} WHERE t.id = $1`,
+    text: `SELECT t.version, ${TASK_JSON} AS body FROM task t ${TASK_JOINS} WHERE t.id = $1`,
     values: [id],
   };
 }
@@ -50,7 +62,7 @@ function listText(where) {
       ORDER BY ${ORDER} LIMIT $1::int OFFSET $2::int),
     total AS (SELECT count(*) AS n FROM task t WHERE ${where})
     SELECT json_build_object(
-      'items', (SELECT coalesce(json_agg(${TASK_JSON} ORDER BY page.n), '[]')
+      'items', (SELECT coalesce(json_agg(${TASK_JSON}::json ORDER BY page.n), '[]')
                 FROM page JOIN task t ON t.id = page.id ${TASK_JOINS}),
       'total', total.n, 'limit', $1::int, 'offset', $2::int)::text AS body, total.n AS total
     FROM total`;
