@@ -12,6 +12,12 @@
 
 static int starts_with(const char *s, const char *prefix) { return strncmp(s, prefix, strlen(prefix)) == 0; }
 
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
 enum access access_of(const char *method, const char *pattern)
 {
     if (!starts_with(pattern, "/api/v1/"))
@@ -20,7 +26,13 @@ enum access access_of(const char *method, const char *pattern)
         return ACCESS_ADMIN;
     if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0)
         return ACCESS_READ;
-    return strstr(pattern, "/progress-logs") ? ACCESS_REPORT : ACCESS_WRITE;
+    if (strstr(pattern, "/progress-logs"))
+        return ACCESS_REPORT;
+    static const char *const unit_actions[] = {"/acknowledgements", "/closure-requests", "/reply", NULL};
+    for (const char *const *a = unit_actions; *a; a++)
+        if (ends_with(pattern, *a))
+            return ACCESS_ACT;
+    return ACCESS_WRITE;
 }
 
 static int role_allows(enum role role, enum access access)
@@ -31,6 +43,8 @@ static int role_allows(enum role role, enum access access)
         return 1;
     case ACCESS_REPORT:
         return role == ROLE_ADMIN || role == ROLE_REPORTER;
+    case ACCESS_ACT:
+        return role == ROLE_ADMIN || role == ROLE_EDITOR || role == ROLE_REPORTER;
     case ACCESS_WRITE:
         return role == ROLE_ADMIN || role == ROLE_EDITOR;
     case ACCESS_ADMIN:

@@ -16,13 +16,17 @@ enum access {
     ACCESS_OPEN,     /* anyone, no token: health, metrics, the contract */
     ACCESS_READ,     /* every role */
     ACCESS_REPORT,   /* reporters (for their unit) and admins */
+    ACCESS_ACT,      /* reporters (for their unit), editors and admins: what a unit does on a
+                        task (sign for it, ask to close it, reply to an urge) */
     ACCESS_WRITE,    /* editors and admins */
     ACCESS_ADMIN     /* admins only: tokens and the audit journal */
 };
 
 /* The access a route needs: admins do everything; tokens and the journal
  * are theirs alone; anyone may read; progress logs are written by
- * reporters; everything else under /api/v1 by editors. */
+ * reporters; acknowledgements, closure requests (not their decisions) and
+ * replies to urges by reporters and editors; everything else under
+ * /api/v1 by editors. */
 enum access access_of(const char *method, const char *pattern);
 
 /* 0 when the request may go on to a route needing `access`; otherwise the

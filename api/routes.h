@@ -12,5 +12,6 @@ void docs_register(struct router *r);
 void documents_register(struct router *r);
 void reports_register(struct router *r);
 void merge_register(struct router *r);
+void supervision_actions_register(struct router *r);
 
 #endif

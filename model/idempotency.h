@@ -23,6 +23,7 @@ struct idempotency {
 struct created {
     json_t *doc;        /* the representation (new reference) */
     int replayed;       /* 1 when an earlier answer to the same key was returned */
+    int again;          /* 1 when the action had been done before: nothing new was written */
 };
 
 /* Empties out (freeing its doc): a transaction attempt starts with this,

@@ -1,10 +1,14 @@
 /* Progress logs: a unit's report on a task. The unit must be one of the
  * task's units. Every change to a task's logs sets its progress to the
  * percent of its latest log (by reported_on, then id) and, when the log
- * gives one, its status, in the same transaction. */
+ * gives one, its status, in the same transaction. When the task's plan
+ * requires verification, a log saying "done" does not close the task: the
+ * task stays in progress and, from its lead unit, the log files a closure
+ * request (model/closure.c). */
 #include <stdio.h>
 #include <string.h>
 
+#include "model/action.h"
 #include "model/sql.h"
 #include "model/resources.h"
 #include "model/resource_def.h"
@@ -80,6 +84,23 @@ static duban_status check_report(struct call *c, PGconn *conn, struct write *w)
     return call_errors_status(c, DUBAN_INVALID);
 }
 
+/* The status a log gives its task: its own, except that a "done" waits
+ * for verification when the plan requires it (closure_from_report). */
+static duban_status status_given(struct call *c, PGconn *conn, struct write *w, const char **status)
+{
+    *status = w->doc ? json_string_value(json_object_get(w->doc, "status")) : NULL;
+    if (!*status || strcmp(*status, "done") != 0)
+        return DUBAN_OK;
+    const char *was = w->old ? json_string_value(json_object_get(w->old, "status")) : NULL;
+    int hold;
+    duban_status s = closure_from_report(c, conn, member_id(w->doc, "task_id"), member_id(w->doc, "unit_id"), w->id,
+                                         json_string_value(json_object_get(w->doc, "summary")),
+                                         !was || strcmp(was, "done") != 0, &hold);
+    if (hold)
+        *status = "in_progress";
+    return s;
+}
+
 /* Brings the task's progress (and status, when the log gives one) in line
  * with its logs; the task's version grows only when something changed. */
 static duban_status update_task(struct call *c, PGconn *conn, struct write *w)
@@ -87,7 +108,10 @@ static duban_status update_task(struct call *c, PGconn *conn, struct write *w)
     const json_t *doc = w->doc ? w->doc : w->old;
     char task_id[24];
     id_text(json_integer_value(json_object_get(doc, "task_id")), task_id);
-    const char *status = w->doc ? json_string_value(json_object_get(w->doc, "status")) : NULL;
+    const char *status;
+    duban_status s = status_given(c, conn, w, &status);
+    if (s != DUBAN_OK)
+        return s;
     const char *params[] = {task_id, status};
     return db_run(c, conn,
                   "WITH latest AS (SELECT coalesce((SELECT percent FROM progress_log WHERE task_id = $1 "

@@ -61,22 +61,29 @@ duban_status resource_get(struct call *c, const struct resource *r, int64_t id, 
     return db_read(c, get_work, &a);
 }
 
-/* The column values of doc as SQL parameters, in field order, after the
- * `first` parameters already used. Returns the number of columns; names
- * and fallbacks are written into cols. */
+/* The column values of doc as SQL parameters, in field order (the
+ * members of an object field in their own order, each its own column),
+ * from values[n] on. Returns the new number of columns; names and
+ * fallbacks are written into cols. */
+static int set_params(const struct fieldset *set, const json_t *doc, char **values, const struct field **cols, int n)
+{
+    for (size_t i = 0; i < set->count && n < MAX_FIELDS; i++) {
+        const struct field *f = &set->fields[i];
+        if (f->type == FIELD_OBJECT) {
+            n = set_params(f->members, json_object_get(doc, f->name), values, cols, n);
+        } else if (f->column) {
+            cols[n] = f;
+            values[n] = sql_text(json_object_get(doc, f->name));
+            n++;
+        }
+    }
+    return n;
+}
+
 static int column_params(const struct resource *r, const json_t *doc, char **values,
                          const struct field **cols)
 {
-    int n = 0;
-    for (size_t i = 0; i < r->fields.count && n < MAX_FIELDS; i++) {
-        const struct field *f = &r->fields.fields[i];
-        if (!f->column)
-            continue;
-        cols[n] = f;
-        values[n] = sql_text(json_object_get(doc, f->name));
-        n++;
-    }
-    return n;
+    return set_params(&r->fields, doc, values, cols, 0);
 }
 
 static void free_params(char **values, int n)
@@ -225,16 +232,34 @@ duban_status resource_create(struct call *c, const struct resource *r, json_t *b
     return s;
 }
 
-/* Keeps only the writable fields of a representation that a patch carries over. */
+/* Keeps only the writable fields of a representation that a patch carries
+ * over, copied: the patch merges into them. */
 static json_t *writable(const struct resource *r, const json_t *doc)
 {
     json_t *out = json_object();
     for (size_t i = 0; i < r->fields.count; i++) {
         json_t *v = json_object_get(doc, r->fields.fields[i].name);
         if (v && !r->fields.fields[i].transient)
-            json_object_set(out, r->fields.fields[i].name, v);
+            json_object_set_new(out, r->fields.fields[i].name, json_deep_copy(v));
     }
     return out;
+}
+
+/* Applies an RFC 7396 merge patch to target: a null removes the member,
+ * an object merges into an object member, anything else replaces. */
+static void merge_patch(json_t *target, json_t *patch)
+{
+    json_t *value;
+    const char *key;
+    json_object_foreach(patch, key, value) {
+        json_t *current = json_object_get(target, key);
+        if (json_is_null(value))
+            json_object_del(target, key);
+        else if (json_is_object(value) && json_is_object(current))
+            merge_patch(current, value);
+        else
+            json_object_set_new(target, key, json_deep_copy(value));
+    }
 }
 
 struct change_args {
@@ -258,14 +283,7 @@ static duban_status change_work(struct call *c, PGconn *conn, void *arg)
     if (s == DUBAN_OK) {
         if (a->patch) {
             w.doc = writable(a->r, w.old);
-            json_t *key_value;
-            const char *key;
-            json_object_foreach(a->body, key, key_value) {
-                if (json_is_null(key_value))
-                    json_object_del(w.doc, key);
-                else
-                    json_object_set_new(w.doc, key, json_deep_copy(key_value));
-            }
+            merge_patch(w.doc, a->body);
         } else {
             w.doc = json_deep_copy(a->body);
         }

@@ -32,9 +32,13 @@ static int json_type_ok(const struct field *f, const json_t *v)
     case FIELD_INT:
     case FIELD_ID:
         return json_is_integer(v);
+    case FIELD_BOOL:
+        return json_is_boolean(v);
     case FIELD_ID_LIST:
     case FIELD_TEXT_LIST:
         return json_is_array(v);
+    case FIELD_OBJECT:
+        return json_is_object(v);
     }
     return 0;
 }
@@ -44,41 +48,44 @@ static const char *type_name(enum field_type t)
     switch (t) {
     case FIELD_INT: return "an integer";
     case FIELD_ID: return "an integer id";
+    case FIELD_BOOL: return "true or false";
     case FIELD_ID_LIST: return "an array of integer ids";
     case FIELD_TEXT_LIST: return "an array of strings";
+    case FIELD_OBJECT: return "an object";
     default: return "a string";
     }
 }
 
-/* Checks the items of a list field; 0 when the types are right (values may
- * still be reported invalid), -1 on a wrongly typed item. */
-static int check_list(struct call *c, const struct field *f, const json_t *list)
+/* Checks the items of a list field (named `name` in errors); 0 when the
+ * types are right (values may still be reported invalid), -1 on a wrongly
+ * typed item. */
+static int check_list(struct call *c, const struct field *f, const char *name, const json_t *list)
 {
     size_t i, j, n = json_array_size(list);
     json_t *item;
     json_array_foreach(list, i, item) {
         int typed = f->type == FIELD_ID_LIST ? json_is_integer(item) : json_is_string(item);
         if (!typed) {
-            call_field_error(c, f->name, "item %zu must be %s", i, f->type == FIELD_ID_LIST ? "an integer" : "a string");
+            call_field_error(c, name, "item %zu must be %s", i, f->type == FIELD_ID_LIST ? "an integer" : "a string");
             return -1;
         }
         if (f->type == FIELD_ID_LIST && json_integer_value(item) <= 0)
-            call_field_error(c, f->name, "item %zu must be a positive id", i);
+            call_field_error(c, name, "item %zu must be a positive id", i);
         if (f->type == FIELD_TEXT_LIST && (utf8_length(json_string_value(item)) < 1 || utf8_length(json_string_value(item)) > 200))
-            call_field_error(c, f->name, "item %zu must have 1 to 200 characters", i);
+            call_field_error(c, name, "item %zu must have 1 to 200 characters", i);
         for (j = 0; j < i; j++)
             if (json_equal(item, json_array_get(list, j))) {
-                call_field_error(c, f->name, "item %zu repeats item %zu", i, j);
+                call_field_error(c, name, "item %zu repeats item %zu", i, j);
                 break;
             }
     }
     if ((long)n < f->min || (long)n > f->max)
-        call_field_error(c, f->name, "must have %ld to %ld items", f->min, f->max);
+        call_field_error(c, name, "must have %ld to %ld items", f->min, f->max);
     return 0;
 }
 
 /* Checks one well-typed, non-null value against its field's rule. */
-static void check_value(struct call *c, const struct field *f, const json_t *v)
+static void check_value(struct call *c, const struct field *f, const char *name, const json_t *v)
 {
     const char *s = json_string_value(v);
     json_int_t i = json_integer_value(v);
@@ -87,23 +94,23 @@ static void check_value(struct call *c, const struct field *f, const json_t *v)
     case FIELD_TEXT:
         len = utf8_length(s);
         if ((long)len < f->min || (long)len > f->max)
-            call_field_error(c, f->name, "must have %ld to %ld characters", f->min, f->max);
+            call_field_error(c, name, "must have %ld to %ld characters", f->min, f->max);
         break;
     case FIELD_DATE:
         if (!date_valid(s))
-            call_field_error(c, f->name, "must be " DATE_RULE);
+            call_field_error(c, name, "must be " DATE_RULE);
         break;
     case FIELD_TIMESTAMP:
         if (!timestamp_valid(s))
-            call_field_error(c, f->name, "must be an RFC 3339 date-time such as 2027-01-31T08:00:00Z");
+            call_field_error(c, name, "must be an RFC 3339 date-time such as 2027-01-31T08:00:00Z");
         break;
     case FIELD_INT:
         if (i < f->min || i > f->max)
-            call_field_error(c, f->name, "must be from %ld to %ld", f->min, f->max);
+            call_field_error(c, name, "must be from %ld to %ld", f->min, f->max);
         break;
     case FIELD_ID:
         if (i <= 0)
-            call_field_error(c, f->name, "must be a positive id");
+            call_field_error(c, name, "must be a positive id");
         break;
     case FIELD_ENUM: {
         int found = 0;
@@ -113,27 +120,35 @@ static void check_value(struct call *c, const struct field *f, const json_t *v)
             snprintf(allowed + strlen(allowed), sizeof allowed - strlen(allowed), "%s%s", p == f->choices ? "" : ", ", *p);
         }
         if (!found)
-            call_field_error(c, f->name, "must be one of: %s", allowed);
+            call_field_error(c, name, "must be one of: %s", allowed);
         break;
     }
+    case FIELD_BOOL:
     case FIELD_ID_LIST:
     case FIELD_TEXT_LIST:
+    case FIELD_OBJECT:
         break;
     }
 }
 
-duban_status validate_document(struct call *c, const struct fieldset *set, json_t *doc)
+/* Checks the members of doc against set, naming each in errors with
+ * `prefix` before it ("" at the top, "supervision." inside a member);
+ * read-only members are dropped. Returns 1 when some member is unknown or
+ * of the wrong JSON type, else 0; every problem goes to c->errors. */
+static int check_members(struct call *c, const struct fieldset *set, json_t *doc, const char *prefix)
 {
     int malformed = 0;
     const char *key;
     json_t *value, *tmp;
+    char name[160];
     json_object_foreach_safe(doc, tmp, key, value) {
         const struct field *f = find_field(set, key);
+        snprintf(name, sizeof name, "%s%s", prefix, key);
         if (!f) {
             if (is_read_only(set, key)) {
                 json_object_del(doc, key);
             } else {
-                call_field_error(c, key, "is not a field of this resource");
+                call_field_error(c, name, "is not a field of this resource");
                 malformed = 1;
             }
             continue;
@@ -141,19 +156,30 @@ duban_status validate_document(struct call *c, const struct fieldset *set, json_
         if (json_is_null(value))
             continue;
         if (!json_type_ok(f, value)) {
-            call_field_error(c, f->name, "must be %s", type_name(f->type));
+            call_field_error(c, name, "must be %s", type_name(f->type));
             malformed = 1;
         } else if (f->type == FIELD_ID_LIST || f->type == FIELD_TEXT_LIST) {
-            malformed |= check_list(c, f, value) != 0;
+            malformed |= check_list(c, f, name, value) != 0;
+        } else if (f->type == FIELD_OBJECT) {
+            char inner[sizeof name + 1];
+            snprintf(inner, sizeof inner, "%s.", name);
+            malformed |= check_members(c, f->members, value, inner);
         } else {
-            check_value(c, f, value);
+            check_value(c, f, name, value);
         }
     }
     for (size_t i = 0; i < set->count; i++) {
         const json_t *v = json_object_get(doc, set->fields[i].name);
+        snprintf(name, sizeof name, "%s%s", prefix, set->fields[i].name);
         if (set->fields[i].required && (!v || json_is_null(v)))
-            call_field_error(c, set->fields[i].name, "is required");
+            call_field_error(c, name, "is required");
     }
+    return malformed;
+}
+
+duban_status validate_document(struct call *c, const struct fieldset *set, json_t *doc)
+{
+    int malformed = check_members(c, set, doc, "");
     return call_errors_status(c, malformed ? DUBAN_BAD_INPUT : DUBAN_INVALID);
 }
 

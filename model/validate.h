@@ -19,8 +19,11 @@ enum field_type {
     FIELD_INT,        /* an integer in min..max */
     FIELD_ENUM,       /* one of choices */
     FIELD_ID,         /* a positive 64-bit integer */
+    FIELD_BOOL,       /* true or false */
     FIELD_ID_LIST,    /* an array of min..max distinct ids */
-    FIELD_TEXT_LIST   /* an array of at most max distinct strings of 1..200 characters */
+    FIELD_TEXT_LIST,  /* an array of at most max distinct strings of 1..200 characters */
+    FIELD_OBJECT      /* an object whose members are `members`, each optional unless required;
+                         errors name them "field.member" */
 };
 
 struct field {
@@ -32,6 +35,7 @@ struct field {
     const char *column;           /* table column, or NULL when stored otherwise */
     const char *fallback;         /* SQL expression stored when the value is absent, or NULL */
     int transient;                /* not carried from the current state into a merge patch */
+    const struct fieldset *members; /* FIELD_OBJECT: its members, each with its own column */
 };
 
 struct fieldset {

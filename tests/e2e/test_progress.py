@@ -127,12 +127,14 @@ class Reporting(Api, ServerTest):
         self.assertEqual(self.task(self.t)["progress"], 20)
 
     def test_done_report_clears_the_warning(self):
-        late = self.new_task(self.plan, units=[self.lead], due_on=day(-3))
+        # a plan whose tasks close without verification (supervision.md)
+        plan = self.new_plan(supervision={"requires_verification": False})
+        late = self.new_task(plan, units=[self.lead], due_on=day(-3))
         self.assertEqual(late["warning"], "red")
         self.new_log(late, self.lead, percent=100, status="done")
         t = self.task(late)
         self.assertEqual((t["status"], t["progress"], t["warning"]), ("done", 100, "none"))
-        self.assertNotIn(late["id"], self.ids(TASKS, {"plan_id": self.plan["id"], "overdue": "true"}))
+        self.assertNotIn(late["id"], self.ids(TASKS, {"plan_id": plan["id"], "overdue": "true"}))
 
     def test_warning_is_derived_from_due_on_and_status(self):
         # due today with no progress: 100 % was expected, so behind schedule
