@@ -336,3 +336,55 @@ $$;
 DROP FUNCTION task_warning(text, date);
 
 UPDATE task SET doc = NULL;
+
+-- ---------------------------------------------------------------------
+-- Supervision reports: missing reports, scorecards, the bulletin.
+
+-- The reporting periods of task r (of plan p) for which its lead unit (the
+-- unit at position 1) owed a report, among those whose last day lies in
+-- lo..hi and before `day`, each with its report day and how it was met at
+-- the end of `day`: on_time (a progress log of the lead unit dated in the
+-- period on or before its report day), late (dated in the period, only
+-- after the report day), missing (none). Only logs written by the end of
+-- `day` count. A period is owed when the task's cadence (its own, else the
+-- plan's) is not none, the task was assigned (task_assigned_on) by the
+-- period's last day, and it was not closed before the period's first day.
+CREATE FUNCTION task_report_periods(p plan, r task, lo date, hi date, day date)
+RETURNS TABLE (period text, starts_on date, ends_on date, due_on date, unit_id bigint, state text)
+LANGUAGE sql STABLE AS $$
+    SELECT period_label(k.cadence, s.start), s.start, s.last, s.due, lead.unit_id,
+           CASE WHEN task_reported(r.id, lead.unit_id, s.start, s.due, day) THEN 'on_time'
+                WHEN task_reported(r.id, lead.unit_id, s.start, s.last, day) THEN 'late'
+                ELSE 'missing' END
+    FROM (SELECT coalesce(r.report_cadence, p.report_cadence) AS cadence,
+                 greatest(lo, task_assigned_on(p, r)) AS first, least(hi, day - 1) AS last) k
+    JOIN task_unit lead ON lead.task_id = r.id AND lead.position = 1
+    CROSS JOIN LATERAL generate_series(period_start(k.cadence, k.first), period_start(k.cadence, k.last),
+                                       period_length(k.cadence)) AS g(start)
+    CROSS JOIN LATERAL (SELECT g.start::date AS start, period_end(k.cadence, g.start::date) AS last,
+                               period_due(k.cadence, p.report_day, g.start::date) AS due) s
+    WHERE k.cadence <> 'none' AND s.last BETWEEN lo AND k.last AND (r.closed_on IS NULL OR r.closed_on >= s.start)
+$$;
+
+-- A scorecard's score (supervision.md): 100 × (0.4 × completion + 0.3 ×
+-- reporting + 0.2 × punctuality + 0.1 × response) with completion =
+-- done_on_time / (done_on_time + done_late + overdue_open), reporting =
+-- reports_on_time / reports_expected, punctuality = 1 − overdue_open /
+-- open, response = urges_answered_on_time / urges_received, a rate whose
+-- denominator is 0 counting as 1; rounded half up to one decimal. It is
+-- computed on exact fractions, so that equal records always tie.
+CREATE FUNCTION supervision_score(done_on_time bigint, done_late bigint, overdue_open bigint, open bigint,
+                                  reports_on_time bigint, reports_expected bigint,
+                                  urges_answered_on_time bigint, urges_received bigint)
+RETURNS numeric LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT (div(200 * (4 * n1 * d2 * d3 * d4 + 3 * n2 * d1 * d3 * d4 + 2 * n3 * d1 * d2 * d4 + n4 * d1 * d2 * d3)
+                + d1 * d2 * d3 * d4, 2 * d1 * d2 * d3 * d4) / 10)::numeric(4, 1)
+    FROM (SELECT CASE WHEN c = 0 THEN 1 ELSE done_on_time END::numeric AS n1, greatest(c, 1)::numeric AS d1,
+                 CASE WHEN reports_expected = 0 THEN 1 ELSE reports_on_time END::numeric AS n2,
+                 greatest(reports_expected, 1)::numeric AS d2,
+                 CASE WHEN open = 0 THEN 1 ELSE open - overdue_open END::numeric AS n3,
+                 greatest(open, 1)::numeric AS d3,
+                 CASE WHEN urges_received = 0 THEN 1 ELSE urges_answered_on_time END::numeric AS n4,
+                 greatest(urges_received, 1)::numeric AS d4
+          FROM (SELECT done_on_time + done_late + overdue_open AS c) total) rates
+$$;
