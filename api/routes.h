@@ -12,6 +12,7 @@ void docs_register(struct router *r);
 void documents_register(struct router *r);
 void reports_register(struct router *r);
 void merge_register(struct router *r);
+void supervision_reports_register(struct router *r);
 void supervision_actions_register(struct router *r);
 
 #endif

@@ -43,6 +43,7 @@ int server_init(struct _u_instance *instance, struct app *app)
     documents_register(app->router);
     reports_register(app->router);
     merge_register(app->router);
+    supervision_reports_register(app->router);
     supervision_actions_register(app->router);
     router_finish(app->router);
     return 0;
