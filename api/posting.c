@@ -63,6 +63,6 @@ int post_and_reply(const struct _u_request *req, struct _u_response *res, struct
         else if (p->after)
             p->after(app);
     }
-    int status = p->status_again && (out.again || out.replayed) ? p->status_again : p->status;
+    int status = p->status_again && out.again ? p->status_again : p->status;
     return reply_call(req, res, &c, s, out.doc, status, p->flags);
 }

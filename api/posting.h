@@ -21,8 +21,8 @@ struct post {
     const void *input;
     int status;             /* the answer's status on success: 201, or 200 */
     int status_again;       /* when not 0: the status when the action had been done before (the
-                               model says so in created.again) and of a replay, e.g. 200 for an
-                               acknowledgement given before */
+                               model says so in created.again, also of a replay whose first
+                               answer found it so), e.g. 200 for an acknowledgement given before */
     unsigned flags;         /* enum answer_flags */
     const char *items;      /* Location is this plus the answer's `id_member`; NULL: no Location */
     const char *id_member;  /* the member naming the row; "id" when NULL */

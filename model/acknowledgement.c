@@ -11,36 +11,36 @@ static const struct field FIELDS[] = {
 };
 static const struct fieldset FIELD_SET = {FIELDS, sizeof FIELDS / sizeof *FIELDS, NULL};
 
+struct replay {
+    const struct idempotency *idem;
+    struct created *out;
+};
+
 #define ACKNOWLEDGEMENT_JSON                                                                           \
     "json_build_object('task_id', a.task_id, 'unit_id', a.unit_id, "                                   \
     "'acknowledged_at', rfc3339(a.acknowledged_at))"
 
-struct acknowledge {
-    int64_t task_id;
-    const json_t *body;
-};
-
 /* One attempt: the checks, then the signature unless there is one. */
 static duban_status acknowledge_work(struct call *c, PGconn *conn, void *arg, struct created *out)
 {
-    const struct acknowledge *a = arg;
+    const struct action_request *a = arg;
     json_t *doc;
     duban_status s = action_body(c, &FIELD_SET, a->body, &doc);
     int64_t unit_id = member_id(doc, "unit_id");
     json_decref(doc);
     struct task_facts facts;
     if (s == DUBAN_OK)
-        s = action_stop(c, task_facts_lock(c, conn, a->task_id, unit_id, &facts));
+        s = action_stop(c, task_facts_lock(c, conn, a->id, unit_id, &facts));
     if (s == DUBAN_OK && unit_id > 0) {
         s = action_stop(c, reporter_acts_for(c, unit_id));
         if (s == DUBAN_OK && !facts.assigned)
             call_field_error(c, "unit_id", "unit %lld is not one of the units of task %lld", (long long)unit_id,
-                             (long long)a->task_id);
+                             (long long)a->id);
     }
     if (s != DUBAN_OK || (s = call_errors_status(c, DUBAN_INVALID)) != DUBAN_OK)
         return s;
     char task[24], unit[24];
-    id_text(a->task_id, task);
+    id_text(a->id, task);
     id_text(unit_id, unit);
     const char *params[] = {task, unit};
     PGresult *res;
@@ -57,9 +57,38 @@ static duban_status acknowledge_work(struct call *c, PGconn *conn, void *arg, st
     return s == DUBAN_OK && !out->doc ? call_fail(c, DUBAN_ERROR, "the acknowledgement was not stored") : s;
 }
 
-duban_status acknowledgement_create(struct call *c, int64_t task_id, const json_t *body,
+/* On a replay: the first answer found the signature there already when
+ * the signature is older than the key (a key and the row written with it
+ * share their transaction's now()). */
+static duban_status replay_work(struct call *c, PGconn *conn, void *arg)
+{
+    const struct replay *r = arg;
+    char task[24], unit[24];
+    id_text(member_id(r->out->doc, "task_id"), task);
+    id_text(member_id(r->out->doc, "unit_id"), unit);
+    const char *params[] = {r->idem->scope, r->idem->key, task, unit};
+    PGresult *res;
+    duban_status s = db_exec(c, conn, &res,
+                             "SELECT a.acknowledged_at < k.created_at FROM idempotency_key k, acknowledgement a "
+                             "WHERE k.scope = $1 AND k.key = $2 AND a.task_id = $3 AND a.unit_id = $4",
+                             4, params);
+    if (s != DUBAN_OK)
+        return s;
+    r->out->again = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    PQclear(res);
+    return DUBAN_OK;
+}
+
+duban_status acknowledgement_create(struct call *c, const struct action_request *in,
                                     const struct idempotency *idem, struct created *out)
 {
-    struct acknowledge a = {task_id, body};
-    return action_run(c, idem, out, acknowledge_work, &a);
+    duban_status s = action_run(c, idem, out, acknowledge_work, (void *)in);
+    struct replay r = {idem, out};
+    if (s == DUBAN_OK && out->replayed)
+        s = db_read(c, replay_work, &r);
+    if (s != DUBAN_OK) {
+        json_decref(out->doc);
+        out->doc = NULL;
+    }
+    return s;
 }

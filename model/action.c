@@ -106,7 +106,7 @@ duban_status action_stop(struct call *c, duban_status s)
 }
 
 duban_status task_row_lock(struct call *c, PGconn *conn, const char *table, const char *name, int64_t id,
-                           const char *columns, PGresult **row)
+                           int64_t if_version, const char *columns, PGresult **row)
 {
     char sql[256], idbuf[24];
     id_text(id, idbuf);
@@ -122,15 +122,20 @@ duban_status task_row_lock(struct call *c, PGconn *conn, const char *table, cons
     struct task_facts facts;
     s = task_id ? task_facts_lock(c, conn, task_id, 0, &facts) : DUBAN_NOT_FOUND;
     if (s == DUBAN_OK) {
-        snprintf(sql, sizeof sql, "SELECT %s FROM %s WHERE id = $1 FOR UPDATE", columns, table);
+        snprintf(sql, sizeof sql, "SELECT %s, version FROM %s WHERE id = $1 FOR UPDATE", columns, table);
         s = db_exec(c, conn, row, sql, 1, params);
     }
-    if (s == DUBAN_OK && PQntuples(*row) == 0) {
-        PQclear(*row);
-        *row = NULL;
+    if (s == DUBAN_OK && PQntuples(*row) == 0)
         s = DUBAN_NOT_FOUND;
-    }
+    long long version = s == DUBAN_OK ? strtoll(PQgetvalue(*row, 0, PQnfields(*row) - 1), NULL, 10) : 0;
+    if (s == DUBAN_OK && if_version && version != if_version)
+        s = call_fail(c, DUBAN_STALE, "%s %s is at version %lld, not %lld: fetch it again and decide anew", name, idbuf,
+                      version, (long long)if_version);
     if (s == DUBAN_NOT_FOUND)
         call_fail(c, s, "%s %s does not exist", name, idbuf);
+    if (s != DUBAN_OK) {
+        PQclear(*row);
+        *row = NULL;
+    }
     return s;
 }

@@ -58,9 +58,10 @@ duban_status action_stop(struct call *c, duban_status s);
 /* Locks row id of `table` (closure_request or urge, a row of one task)
  * after its task, the order every action on a task's rows follows, and
  * reads `columns` of the row into *row (the caller PQclears it).
- * DUBAN_NOT_FOUND naming `name` when there is no such row. */
+ * DUBAN_NOT_FOUND naming `name` when there is no such row; DUBAN_STALE
+ * when if_version is not 0 and the row is at another version. */
 duban_status task_row_lock(struct call *c, PGconn *conn, const char *table, const char *name, int64_t id,
-                           const char *columns, PGresult **row);
+                           int64_t if_version, const char *columns, PGresult **row);
 
 /* The integer member `name` of doc, or 0 when it is absent or not one. */
 int64_t member_id(const json_t *doc, const char *name);

@@ -83,30 +83,25 @@ static duban_status file_request(struct call *c, PGconn *conn, const char *task,
     return DUBAN_OK;
 }
 
-struct filing {
-    int64_t task_id;
-    const json_t *body;
-};
-
 /* One attempt of a request: 404, 403, every bad field (422), then the
  * task's state (409), then the request. */
 static duban_status request_work(struct call *c, PGconn *conn, void *arg, struct created *out)
 {
-    const struct filing *f = arg;
+    const struct action_request *f = arg;
     json_t *doc;
     duban_status s = action_body(c, &closure_request_resource.fields, f->body, &doc);
     int64_t unit_id = member_id(doc, "unit_id"), waiting = 0;
     struct task_facts facts;
     if (s == DUBAN_OK)
-        s = action_stop(c, task_facts_lock(c, conn, f->task_id, unit_id, &facts));
+        s = action_stop(c, task_facts_lock(c, conn, f->id, unit_id, &facts));
     if (s == DUBAN_OK && unit_id > 0) {
         s = action_stop(c, reporter_acts_for(c, unit_id));
         if (s == DUBAN_OK && !facts.lead)
             call_field_error(c, "unit_id", "unit %lld is not the lead unit of task %lld: the lead unit asks to close it",
-                             (long long)unit_id, (long long)f->task_id);
+                             (long long)unit_id, (long long)f->id);
     }
     char task[24], unit[24];
-    id_text(f->task_id, task);
+    id_text(f->id, task);
     id_text(unit_id, unit);
     if (s == DUBAN_OK && (s = call_errors_status(c, DUBAN_INVALID)) == DUBAN_OK && !facts.open)
         s = call_fail(c, DUBAN_CONFLICT, "task %s is closed", task);
@@ -125,11 +120,10 @@ static duban_status request_work(struct call *c, PGconn *conn, void *arg, struct
     return s;
 }
 
-duban_status closure_request_create(struct call *c, int64_t task_id, const json_t *body,
+duban_status closure_request_create(struct call *c, const struct action_request *in,
                                     const struct idempotency *idem, struct created *out)
 {
-    struct filing f = {task_id, body};
-    return action_run(c, idem, out, request_work, &f);
+    return action_run(c, idem, out, request_work, (void *)in);
 }
 
 duban_status closure_from_report(struct call *c, PGconn *conn, int64_t task_id, int64_t unit_id, int64_t log_id,
@@ -153,11 +147,6 @@ duban_status closure_from_report(struct call *c, PGconn *conn, int64_t task_id, 
     return s;
 }
 
-struct deciding {
-    int64_t id;
-    const json_t *body;
-};
-
 /* The task of a request decided: done with progress 100 when accepted,
  * in progress again when rejected. Its version has grown with the request
  * (migration 0008's trigger), so this statement leaves the version alone. */
@@ -178,7 +167,7 @@ static duban_status follow_decision(struct call *c, PGconn *conn, int64_t reques
  * state (409), then the request decided and its task following. */
 static duban_status decide_work(struct call *c, PGconn *conn, void *arg, struct created *out)
 {
-    const struct deciding *d = arg;
+    const struct action_request *d = arg;
     json_t *doc;
     duban_status s = action_body(c, &DECISION_SET, d->body, &doc);
     const char *decision = json_string_value(json_object_get(doc, "decision"));
@@ -188,7 +177,7 @@ static duban_status decide_work(struct call *c, PGconn *conn, void *arg, struct 
         call_field_error(c, "comment", "is required to reject: say what is missing");
     PGresult *row = NULL;
     if (s == DUBAN_OK)
-        s = action_stop(c, task_row_lock(c, conn, "closure_request", "closure request", d->id, "state", &row));
+        s = action_stop(c, task_row_lock(c, conn, "closure_request", "closure request", d->id, d->if_version, "state", &row));
     if (s == DUBAN_OK && (s = call_errors_status(c, DUBAN_INVALID)) == DUBAN_OK &&
         strcmp(PQgetvalue(row, 0, 0), "requested") != 0)
         s = call_fail(c, DUBAN_CONFLICT, "closure request %lld was already decided: it is %s", (long long)d->id,
@@ -210,9 +199,8 @@ static duban_status decide_work(struct call *c, PGconn *conn, void *arg, struct 
     return s;
 }
 
-duban_status closure_request_decide(struct call *c, int64_t id, const json_t *body, const struct idempotency *idem,
+duban_status closure_request_decide(struct call *c, const struct action_request *in, const struct idempotency *idem,
                                     struct created *out)
 {
-    struct deciding d = {id, body};
-    return action_run(c, idem, out, decide_work, &d);
+    return action_run(c, idem, out, decide_work, (void *)in);
 }

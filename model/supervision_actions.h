@@ -17,22 +17,31 @@
 #include "model/listing.h"
 #include "model/resource.h"
 
-/* The form every action has: the row the path names (a task, a closure
- * request or an urge) and the body. */
-typedef duban_status (*supervision_action)(struct call *c, int64_t id, const json_t *body,
+/* What an action is asked: the row the path names (a task, a closure
+ * request or an urge), the version the client saw of a closure request or
+ * urge it decides or replies to (0: any; else DUBAN_STALE when the row is
+ * at another), and the body. */
+struct action_request {
+    int64_t id;
+    int64_t if_version;
+    const json_t *body;
+};
+
+typedef duban_status (*supervision_action)(struct call *c, const struct action_request *in,
                                            const struct idempotency *idem, struct created *out);
 
 /* {"unit_id"} on task id: the unit, assigned to the task (else
  * DUBAN_INVALID), signs for it. out->doc is {task_id, unit_id,
  * acknowledged_at}; out->again is 1 when it had signed before (nothing
- * is written then, and the answer is the same). */
-duban_status acknowledgement_create(struct call *c, int64_t task_id, const json_t *body,
+ * is written then, and the answer is the same), also on a replay whose
+ * first answer found it so. */
+duban_status acknowledgement_create(struct call *c, const struct action_request *in,
                                     const struct idempotency *idem, struct created *out);
 
 /* {"unit_id", "summary", "evidence"} on task id: the task's lead unit asks
  * to close it. DUBAN_CONFLICT when the task is closed or a request of it
  * waits for a decision. out->doc is the request. */
-duban_status closure_request_create(struct call *c, int64_t task_id, const json_t *body,
+duban_status closure_request_create(struct call *c, const struct action_request *in,
                                     const struct idempotency *idem, struct created *out);
 
 /* {"decision": "accept" | "reject", "comment"} on closure request id
@@ -40,18 +49,18 @@ duban_status closure_request_create(struct call *c, int64_t task_id, const json_
  * verifies the request and closes the task (done, progress 100); reject
  * rejects it and the task is in_progress again. DUBAN_CONFLICT when the
  * request was decided already. out->doc is the request. */
-duban_status closure_request_decide(struct call *c, int64_t id, const json_t *body,
+duban_status closure_request_decide(struct call *c, const struct action_request *in,
                                     const struct idempotency *idem, struct created *out);
 
 /* {"unit_id", "message", "reply_by"} on task id: the office urges one of
  * the task's units (else DUBAN_INVALID). out->doc is the urge. */
-duban_status urge_create(struct call *c, int64_t task_id, const json_t *body, const struct idempotency *idem,
+duban_status urge_create(struct call *c, const struct action_request *in, const struct idempotency *idem,
                          struct created *out);
 
 /* {"message"} on urge id: the urged unit replies (a reporter only for its
  * own unit). DUBAN_CONFLICT when it was replied to already. out->doc is
  * the urge. */
-duban_status urge_reply(struct call *c, int64_t id, const json_t *body, const struct idempotency *idem,
+duban_status urge_reply(struct call *c, const struct action_request *in, const struct idempotency *idem,
                         struct created *out);
 
 /* Closure requests and urges as resources to read and list. */

@@ -41,15 +41,10 @@ static const struct sort_key SORTS[] = {COMMON_SORTS, {"reply_by", "r.reply_by"}
 
 const struct list_spec urge_list = {"urge", URGE_JSON, FILTERS, SORTS, "r.id"};
 
-struct urging {
-    int64_t id;   /* the task urged about, or the urge replied to */
-    const json_t *body;
-};
-
 /* One attempt of an urge: 404, every bad field (422), then the urge. */
 static duban_status urge_work(struct call *c, PGconn *conn, void *arg, struct created *out)
 {
-    const struct urging *u = arg;
+    const struct action_request *u = arg;
     json_t *doc;
     duban_status s = action_body(c, &urge_resource.fields, u->body, &doc);
     int64_t unit_id = member_id(doc, "unit_id");
@@ -78,23 +73,22 @@ static duban_status urge_work(struct call *c, PGconn *conn, void *arg, struct cr
     return s;
 }
 
-duban_status urge_create(struct call *c, int64_t task_id, const json_t *body, const struct idempotency *idem,
+duban_status urge_create(struct call *c, const struct action_request *in, const struct idempotency *idem,
                          struct created *out)
 {
-    struct urging u = {task_id, body};
-    return action_run(c, idem, out, urge_work, &u);
+    return action_run(c, idem, out, urge_work, (void *)in);
 }
 
 /* One attempt of a reply: 404, 403 (another unit's reporter), every bad
  * field (422), 409 when replied already, then the reply. */
 static duban_status reply_work(struct call *c, PGconn *conn, void *arg, struct created *out)
 {
-    const struct urging *u = arg;
+    const struct action_request *u = arg;
     json_t *doc;
     duban_status s = action_body(c, &REPLY_SET, u->body, &doc);
     PGresult *row = NULL;
     if (s == DUBAN_OK)
-        s = action_stop(c, task_row_lock(c, conn, "urge", "urge", u->id, "unit_id, replied_at IS NOT NULL", &row));
+        s = action_stop(c, task_row_lock(c, conn, "urge", "urge", u->id, u->if_version, "unit_id, replied_at IS NOT NULL", &row));
     if (s == DUBAN_OK)
         s = action_stop(c, reporter_acts_for(c, strtoll(PQgetvalue(row, 0, 0), NULL, 10)));
     if (s == DUBAN_OK && (s = call_errors_status(c, DUBAN_INVALID)) == DUBAN_OK &&
@@ -115,9 +109,8 @@ static duban_status reply_work(struct call *c, PGconn *conn, void *arg, struct c
     return s;
 }
 
-duban_status urge_reply(struct call *c, int64_t id, const json_t *body, const struct idempotency *idem,
+duban_status urge_reply(struct call *c, const struct action_request *in, const struct idempotency *idem,
                         struct created *out)
 {
-    struct urging u = {id, body};
-    return action_run(c, idem, out, reply_work, &u);
+    return action_run(c, idem, out, reply_work, (void *)in);
 }

@@ -95,16 +95,16 @@ class Loop(Api, ServerTest):
     def count(self, table, where="true"):
         return int(self.db.query(f"SELECT count(*) FROM {table} WHERE {where}")[0][0])
 
-    def assertIdempotent(self, path, body, status, replay_status=None, role="admin", unit=None):
+    def assertIdempotent(self, path, body, status, role="admin", unit=None):
         """The first POST with a key answers `status`; a retry with the key
-        answers the same document (replay_status, Idempotent-Replayed) and
+        answers the same status and document (Idempotent-Replayed) and
         writes nothing; the key with another body is a 422."""
         key = tag("key")
         first = self.act(path, body, role=role, unit=unit, headers={"Idempotency-Key": key})
         self.assertEqual(first.status, status, first)
         journal_rows = self.count("audit_log")
         again = self.act(path, body, role=role, unit=unit, headers={"Idempotency-Key": key})
-        self.assertEqual(again.status, replay_status or status, again)
+        self.assertEqual(again.status, status, again)
         self.assertEqual(again.header("idempotent-replayed"), "true")
         self.assertEqual(again.json(), first.json())
         self.assertEqual(self.count("audit_log"), journal_rows)
@@ -216,11 +216,12 @@ class Acknowledgements(Loop):
         self.assertEqual(set(first), {"task_id", "unit_id", "acknowledged_at"})
         self.assertEqual((first["task_id"], first["unit_id"]), (self.t["id"], self.lead["id"]))
         self.assertRegex(first["acknowledged_at"], RFC3339_UTC)
-        self.assertIsNone(r.header("location"))
+        self.assertEqual(r.header("location"), f"{TASKS}/{self.t['id']}")
         again = self.act(acks(self.t), {"unit_id": self.lead["id"]}, role="editor")
         self.assertEqual(again.status, 200, again)
         self.assertEqual(again.json(), first)
         self.assertIsNone(again.header("idempotent-replayed"))
+        self.assertEqual(again.header("location"), f"{TASKS}/{self.t['id']}")
         self.assertEqual(self.count("acknowledgement", f"task_id = {self.t['id']}"), 1)
         units = {u["id"]: u["acknowledged_at"] for u in self.task(self.t)["units"]}
         self.assertEqual(units, {self.lead["id"]: first["acknowledged_at"], self.partner["id"]: None})
@@ -259,9 +260,12 @@ class Acknowledgements(Loop):
                                         unit=self.outsider), 422, ["unit_id"])
         self.assertEqual(self.act(acks(self.t), {"unit_id": self.lead["id"]}, role="editor").status, 201)
 
-    def test_idempotency_key(self):
-        first = self.assertIdempotent(acks(self.t), {"unit_id": self.lead["id"]}, 201, replay_status=200)
+    def test_idempotency_key_replays_the_first_answer_and_its_status(self):
+        first = self.assertIdempotent(acks(self.t), {"unit_id": self.lead["id"]}, 201)
         self.assertEqual(first["unit_id"], self.lead["id"])
+        # a key first used when the unit had signed already: 200, and 200 again on its replay
+        again = self.assertIdempotent(acks(self.t), {"unit_id": self.lead["id"]}, 200)
+        self.assertEqual(again, first)
 
     def test_the_signature_is_journaled(self):
         r = self.act(acks(self.t), {"unit_id": self.lead["id"]}, headers={"X-Request-Id": tag("ack")})
@@ -387,6 +391,16 @@ class ClosureRequests(Loop):
         p = self.assertProblem(self.act(decision(NO_SUCH_ID), {"decision": "reject"}), 404)
         self.assertNotIn("errors", p)
         self.assertEqual(self.fetch(f"{CLOSURES}/{req['id']}")["state"], "requested")
+
+    def test_if_match_makes_a_decision_conditional(self):
+        req = self.request_closure()
+        r = self.act(decision(req), {"decision": "accept"}, headers={"If-Match": '"2"'})
+        self.assertProblem(r, 412)
+        self.assertProblem(self.act(decision(req), {"decision": "accept"}, headers={"If-Match": "2"}), 400)
+        self.assertEqual(self.fetch(f"{CLOSURES}/{req['id']}")["state"], "requested")
+        r = self.act(decision(req), {"decision": "reject", "comment": "退回"}, headers={"If-Match": '"1"'})
+        self.assertEqual((r.status, r.header("etag")), (200, '"2"'), r)
+        self.assertProblem(self.act(decision(req), {"decision": "accept"}, headers={"If-Match": '"1"'}), 412)
 
     def test_only_editors_and_admins_decide(self):
         req = self.request_closure()
@@ -552,6 +566,13 @@ class Urges(Loop):
         self.assertNotIn("errors", p)
         self.assertProblem(self.act(reply(urge), {"message": "再次回复"}), 409)
         self.assertEqual(self.fetch(f"{URGES}/{urge['id']}"), replied)
+
+    def test_if_match_makes_a_reply_conditional(self):
+        urge = self.urge()
+        self.assertProblem(self.act(reply(urge), {"message": "回复"}, headers={"If-Match": '"7"'}), 412)
+        self.assertIsNone(self.fetch(f"{URGES}/{urge['id']}")["reply"])
+        r = self.act(reply(urge), {"message": "回复"}, headers={"If-Match": '"1"'})
+        self.assertEqual((r.status, r.header("etag")), (200, '"2"'), r)
 
     def test_who_replies(self):
         urge = self.urge(unit=self.partner)
