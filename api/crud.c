@@ -166,6 +166,19 @@ int cb_crud_list(const struct _u_request *req, struct _u_response *res, void *ro
     return rc;
 }
 
+/* Answers an item's text: as the database wrote it, or parsed and cut to
+ * the picked fields when fields= asks for some. */
+static int reply_item(struct _u_response *res, const char *text, const struct fields *f)
+{
+    if (!f->count)
+        return reply_text(res, 200, text, strlen(text), "application/json");
+    json_t *doc = json_loads(text, 0, NULL), *sparse = fields_apply(f, doc);
+    int rc = sparse ? reply_json(res, 200, sparse) : reply_text(res, 200, text, strlen(text), "application/json");
+    json_decref(sparse);
+    json_decref(doc);
+    return rc;
+}
+
 int cb_crud_get(const struct _u_request *req, struct _u_response *res, void *route_ctx)
 {
     struct app *app = ((struct route_ctx *)route_ctx)->app;
@@ -179,17 +192,15 @@ int cb_crud_get(const struct _u_request *req, struct _u_response *res, void *rou
         return U_CALLBACK_COMPLETE;
     struct call c;
     call_for_request(&c, res, app);
-    json_t *doc = NULL;
-    duban_status s = resource_get(&c, r, id, &doc);
+    char *text;
+    int64_t version;
+    duban_status s = resource_get_text(&c, r, id, &text, &version);
     if (s != DUBAN_OK)
-        return reply_call(req, res, &c, s, doc, 200, 0);
-    int64_t version = json_integer_value(json_object_get(doc, "version"));
-    set_version_etag(res, version);   /* the version, whatever the fields */
-    json_t *sparse = if_none_match(req, version) ? NULL : fields_apply(&f, doc);
-    json_decref(doc);
+        return reply_call(req, res, &c, s, NULL, 200, 0);
     call_clear(&c);
-    int rc = sparse ? reply_json(res, 200, sparse) : reply_empty(res, 304);
-    json_decref(sparse);
+    set_version_etag(res, version);   /* the version, whatever the fields */
+    int rc = if_none_match(req, version) ? reply_empty(res, 304) : reply_item(res, text, &f);
+    free(text);
     return rc;
 }
 

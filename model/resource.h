@@ -17,8 +17,11 @@
 
 struct resource;
 
-/* The representation of row id; *out is a new reference. */
-duban_status resource_get(struct call *c, const struct resource *r, int64_t id, json_t **out);
+/* The representation of row id as the database renders it, JSON text
+ * that is sent as it is (*text, malloc'd), and the row's version (its
+ * ETag) read as a column of its own. */
+duban_status resource_get_text(struct call *c, const struct resource *r, int64_t id, char **text,
+                               int64_t *version);
 
 /* Creates a row from body, which stays as the client sent it: every
  * attempt of the transaction works on a copy. With idem, a retry with
