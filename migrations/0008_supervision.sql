@@ -79,11 +79,12 @@ CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON closure_request FOR EAC
 CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON urge FOR EACH ROW EXECUTE FUNCTION audit_row();
 
 -- Reporting periods: ISO weeks (from Monday), months, quarters. A period
--- is named by its cadence and its first day.
+-- is named by its cadence and its first day. Plain expressions of
+-- immutable parts, so that PostgreSQL inlines them where they are used.
 CREATE FUNCTION period_start(cadence text, d date) RETURNS date LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT CASE cadence WHEN 'weekly' THEN date_trunc('week', d)::date
-                        WHEN 'monthly' THEN date_trunc('month', d)::date
-                        WHEN 'quarterly' THEN date_trunc('quarter', d)::date END
+    SELECT CASE cadence WHEN 'weekly' THEN date_trunc('week', d::timestamp)::date
+                        WHEN 'monthly' THEN date_trunc('month', d::timestamp)::date
+                        WHEN 'quarterly' THEN date_trunc('quarter', d::timestamp)::date END
 $$;
 
 CREATE FUNCTION period_length(cadence text) RETURNS interval LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
@@ -213,81 +214,94 @@ LANGUAGE sql STABLE AS $$
                    AND l.reported_on BETWEEN first AND last AND l.created_at::date <= day)
 $$;
 
--- How a task of plan p stands at the end of `day`, from what was written
--- by then (its reports, urges and closure requests; its status, progress
--- and due date as they are now, a task closed after `day` counting as
--- open). supervision.md defines the colours; the reasons come worst first.
+-- What supervision.md's colours are made of, for task r of plan p at the
+-- end of `day`, from what was written by then (reports, urges, closure
+-- requests; status, progress and due date as they are now, a task closed
+-- after `day` counting as open). One row: whether the task is open, its
+-- expected progress, each signal (overdue; behind schedule; the period
+-- whose report is missing; the reply_by of the earliest urge left
+-- unanswered past it; the day its last closure request was rejected when
+-- no report came after; due soon), the next report due, and the colour.
+-- A set-returning SQL function, so that PostgreSQL inlines it into the
+-- query that calls it; each signal is computed once (OFFSET 0 keeps them
+-- from being copied into every expression that uses them), and the probes
+-- of a task that is closed never run.
+CREATE FUNCTION task_signals(r task, p plan, day date)
+RETURNS TABLE (open boolean, expected_progress integer, overdue boolean, behind boolean, missing_period date,
+               urged_by date, rejected_on date, due_soon boolean, next_report_due date, warning text)
+LANGUAGE sql STABLE AS $$
+    SELECT s.*, CASE WHEN s.overdue THEN 'red'
+                     WHEN s.behind OR s.missing_period IS NOT NULL OR s.urged_by IS NOT NULL
+                          OR s.rejected_on IS NOT NULL THEN 'yellow'
+                     WHEN s.due_soon THEN 'blue' ELSE 'none' END
+    FROM (SELECT o.open, x.expected AS expected_progress, o.open AND r.due_on < day AS overdue,
+                 o.open AND r.progress < x.expected - p.lag_points AS behind,
+                 CASE WHEN o.open AND c.watched AND c.assigned < c.current
+                           AND NOT EXISTS (SELECT 1 FROM progress_log l WHERE l.task_id = r.id
+                                           AND l.unit_id = r.lead_unit_id AND l.reported_on BETWEEN c.last AND c.current - 1
+                                           AND l.created_at::date <= day)
+                      THEN c.last END AS missing_period,
+                 CASE WHEN o.open THEN
+                     (SELECT min(u.reply_by) FROM urge u
+                      WHERE u.task_id = r.id AND u.reply_by < day AND u.created_at::date <= day
+                        AND (u.replied_at IS NULL OR u.replied_at::date > day)) END AS urged_by,
+                 CASE WHEN o.open THEN
+                     (SELECT q.decided_at::date
+                      FROM (SELECT cr.state, cr.decided_at FROM closure_request cr
+                            WHERE cr.task_id = r.id AND cr.created_at::date <= day ORDER BY cr.id DESC LIMIT 1) q
+                      WHERE q.state = 'rejected' AND q.decided_at::date <= day
+                        AND NOT EXISTS (SELECT 1 FROM progress_log l WHERE l.task_id = r.id
+                                        AND l.created_at > q.decided_at AND l.created_at::date <= day)) END
+                     AS rejected_on,
+                 o.open AND r.due_on BETWEEN day AND day + p.near_due_days AS due_soon,
+                 CASE WHEN o.open AND c.watched THEN
+                     period_due(c.cadence, p.report_day,
+                                CASE WHEN EXISTS (SELECT 1 FROM progress_log l WHERE l.task_id = r.id
+                                                  AND l.unit_id = r.lead_unit_id AND l.reported_on >= c.due_period
+                                                  AND l.reported_on <= period_end(c.cadence, c.due_period)
+                                                  AND l.created_at::date <= day)
+                                     THEN (c.due_period + period_length(c.cadence))::date
+                                     ELSE c.due_period END) END AS next_report_due
+          FROM (SELECT r.status IN ('not_started', 'in_progress') OR r.closed_on > day AS open) o,
+               LATERAL (SELECT CASE WHEN r.due_on IS NULL OR NOT o.open THEN NULL
+                                    WHEN day >= r.due_on THEN 100 WHEN day <= t.start THEN 0
+                                    ELSE round(100.0 * (day - t.start) / (r.due_on - t.start))::integer END AS expected
+                        FROM (SELECT coalesce(p.starts_on, r.created_at::date) AS start) t) x,
+               LATERAL (SELECT k.cadence, k.cadence <> 'none' AND r.lead_unit_id IS NOT NULL AS watched,
+                               period_start(k.cadence, day) AS current,
+                               period_start(k.cadence, period_start(k.cadence, day) - 1) AS last,
+                               task_assigned_on(p, r) AS assigned,
+                               greatest(period_start(k.cadence, day),
+                                        period_start(k.cadence, task_assigned_on(p, r))) AS due_period
+                        FROM (SELECT coalesce(r.report_cadence, p.report_cadence) AS cadence) k) c
+          OFFSET 0) s
+$$;
+
+-- How task r of plan p stands at the end of `day`: its colour, the
+-- reasons (worst first, each with a detail in Chinese), the expected
+-- progress, the next report due. One row (a set, to be inlined).
 CREATE TYPE task_watch AS (warning text, reasons json, expected_progress integer, next_report_due date);
 
-CREATE FUNCTION task_watch(r task, p plan, day date) RETURNS task_watch LANGUAGE plpgsql STABLE AS $$
-DECLARE
-    w task_watch := ROW('none', '[]'::json, NULL, NULL);
-    reasons json[] := '{}';
-    worst integer := 0;   -- 0 none, 1 blue, 2 yellow, 3 red
-    cadence text := coalesce(r.report_cadence, p.report_cadence);
-    start date := coalesce(p.starts_on, r.created_at::date);
-    assigned date := task_assigned_on(p, r);
-    period date;
-    urged_by date;
-    request closure_request;
-BEGIN
-    IF r.status IN ('done', 'cancelled') AND r.closed_on <= day THEN
-        RETURN w;
-    END IF;
-    IF r.due_on IS NOT NULL THEN
-        w.expected_progress := CASE WHEN day >= r.due_on THEN 100 WHEN day <= start THEN 0
-                                    ELSE round(100.0 * (day - start) / (r.due_on - start)) END;
-    END IF;
-    IF r.due_on < day THEN
-        worst := 3;
-        reasons := reasons || json_build_object('code', 'overdue',
-                                                'detail', format('已逾期%s天（期限%s）', day - r.due_on, r.due_on));
-    END IF;
-    IF r.progress < w.expected_progress - p.lag_points THEN
-        worst := greatest(worst, 2);
-        reasons := reasons || json_build_object('code', 'behind_schedule',
-                                                'detail', format('进度%s%%，按计划应达%s%%', r.progress, w.expected_progress));
-    END IF;
-    IF cadence <> 'none' AND r.lead_unit_id IS NOT NULL THEN
-        period := period_start(cadence, day);
-        IF assigned < period
-           AND NOT task_reported(r.id, r.lead_unit_id, period_start(cadence, period - 1), period - 1, day) THEN
-            worst := greatest(worst, 2);
-            reasons := reasons || json_build_object('code', 'report_missing',
-                'detail', format('牵头单位%s未报送进展', period_label(cadence, period_start(cadence, period - 1))));
-        END IF;
-        period := greatest(period, period_start(cadence, assigned));
-        IF task_reported(r.id, r.lead_unit_id, period, period_end(cadence, period), day) THEN
-            period := (period + period_length(cadence))::date;
-        END IF;
-        w.next_report_due := period_due(cadence, p.report_day, period);
-    END IF;
-    SELECT min(u.reply_by) INTO urged_by FROM urge u
-    WHERE u.task_id = r.id AND u.reply_by < day AND u.created_at::date <= day
-      AND (u.replied_at IS NULL OR u.replied_at::date > day);
-    IF urged_by IS NOT NULL THEN
-        worst := greatest(worst, 2);
-        reasons := reasons || json_build_object('code', 'urge_unanswered',
-                                                'detail', format('催办逾期未回复（限%s前回复）', urged_by));
-    END IF;
-    SELECT * INTO request FROM closure_request c
-    WHERE c.task_id = r.id AND c.created_at::date <= day ORDER BY c.id DESC LIMIT 1;
-    IF request.state = 'rejected' AND request.decided_at::date <= day
-       AND NOT EXISTS (SELECT 1 FROM progress_log l WHERE l.task_id = r.id AND l.created_at > request.decided_at
-                       AND l.created_at::date <= day) THEN
-        worst := greatest(worst, 2);
-        reasons := reasons || json_build_object('code', 'closure_rejected',
-                                                'detail', format('办结申请于%s被退回，此后未报送进展', request.decided_at::date));
-    END IF;
-    IF r.due_on BETWEEN day AND day + p.near_due_days THEN
-        worst := greatest(worst, 1);
-        reasons := reasons || json_build_object('code', 'due_soon',
-                                                'detail', format('距期限还有%s天（%s）', r.due_on - day, r.due_on));
-    END IF;
-    w.warning := (ARRAY['none', 'blue', 'yellow', 'red'])[worst + 1];
-    w.reasons := array_to_json(reasons);
-    RETURN w;
-END $$;
+CREATE FUNCTION task_watch(r task, p plan, day date) RETURNS SETOF task_watch LANGUAGE sql STABLE AS $$
+    SELECT s.warning,
+           (SELECT coalesce(json_agg(reason), '[]') FROM unnest(ARRAY[
+               CASE WHEN s.overdue THEN json_build_object('code', 'overdue',
+                   'detail', format('已逾期%s天（期限%s）', day - r.due_on, r.due_on)) END,
+               CASE WHEN s.behind THEN json_build_object('code', 'behind_schedule',
+                   'detail', format('进度%s%%，按计划应达%s%%', r.progress, s.expected_progress)) END,
+               CASE WHEN s.missing_period IS NOT NULL THEN json_build_object('code', 'report_missing',
+                   'detail', format('牵头单位%s未报送进展',
+                                    period_label(coalesce(r.report_cadence, p.report_cadence), s.missing_period))) END,
+               CASE WHEN s.urged_by IS NOT NULL THEN json_build_object('code', 'urge_unanswered',
+                   'detail', format('催办逾期未回复（限%s前回复）', s.urged_by)) END,
+               CASE WHEN s.rejected_on IS NOT NULL THEN json_build_object('code', 'closure_rejected',
+                   'detail', format('办结申请于%s被退回，此后未报送进展', s.rejected_on)) END,
+               CASE WHEN s.due_soon THEN json_build_object('code', 'due_soon',
+                   'detail', format('距期限还有%s天（%s）', r.due_on - day, r.due_on)) END]) reason
+            WHERE reason IS NOT NULL),
+           s.expected_progress, s.next_report_due
+    FROM task_signals(r, p, day) s
+$$;
 
 -- The worst of the colours, by severity.
 CREATE FUNCTION worst_warning(warnings text[]) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
@@ -295,41 +309,42 @@ CREATE FUNCTION worst_warning(warnings text[]) RETURNS text LANGUAGE sql IMMUTAB
     FROM unnest(warnings) w
 $$;
 
--- Over all the descendants of task r on `day`: their number, those done,
--- the mean progress of the assigned leaves, the worst colour.
-CREATE FUNCTION task_rollup(r task, p plan, day date) RETURNS json LANGUAGE sql STABLE AS $$
-    SELECT json_build_object('tasks', count(*), 'done', count(*) FILTER (WHERE d.status = 'done'),
-        'progress', round(avg(d.progress) FILTER (WHERE d.lead_unit_id IS NOT NULL
-                                                  AND NOT EXISTS (SELECT 1 FROM task c WHERE c.parent_id = d.id)))::integer,
-        'warning', worst_warning(array_agg((task_watch(d, p, day)).warning)
-                                 FILTER (WHERE d.status NOT IN ('done', 'cancelled') OR d.closed_on > day)))
-    FROM task d
-    WHERE d.plan_id = r.plan_id AND d.path > r.path AND d.path < r.path || 2147483647
-$$;
+-- Over all the descendants of task r (of plan p) on `day`: their number,
+-- those done, the mean progress of the assigned leaves, the worst colour.
+-- One scan of the subtree (plan_id, path), its leaves found by one hash of
+-- the parents in it.
+CREATE FUNCTION task_rollup(r task, p plan, day date) RETURNS json LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (SELECT json_build_object('tasks', count(*), 'done', count(*) FILTER (WHERE d.status = 'done'),
+                'progress', round(avg(d.progress) FILTER (
+                    WHERE d.lead_unit_id IS NOT NULL
+                      AND d.id NOT IN (SELECT c.parent_id FROM task c
+                                       WHERE c.plan_id = r.plan_id AND c.path > r.path
+                                         AND c.path < r.path || 2147483647 AND c.parent_id IS NOT NULL)))::integer,
+                'warning', worst_warning(array_agg(s.warning)))
+            FROM task d, LATERAL task_signals(d, p, day) s
+            WHERE d.plan_id = r.plan_id AND d.path > r.path AND d.path < r.path || 2147483647);
+END $$;
 
 -- What a task shows that depends on today, as the members that replace
 -- "warning" : null in its doc: the colour and its reasons, the expected
 -- progress, the next report due, and on a task with children its rollup.
-CREATE FUNCTION task_today(r task) RETURNS text LANGUAGE plpgsql STABLE AS $$
-DECLARE
-    p plan;
-    w task_watch;
-    members text;
-BEGIN
-    SELECT * INTO p FROM plan WHERE id = r.plan_id;
-    w := task_watch(r, p, current_date);
-    members := format('"warning" : %s, "warning_reasons" : %s, "expected_progress" : %s, "next_report_due" : %s',
-                      to_json(w.warning), w.reasons, coalesce(w.expected_progress::text, 'null'),
-                      coalesce(to_json(w.next_report_due)::text, 'null'));
-    IF EXISTS (SELECT 1 FROM task c WHERE c.parent_id = r.id) THEN
-        members := members || ', "rollup" : ' || task_rollup(r, p, current_date);
-    END IF;
-    RETURN members;
-END $$;
+-- One row; read as (SELECT m FROM task_today(r) m), it is inlined into the
+-- reading statement with task_watch and task_signals, so the whole read is
+-- planned once with the statement and no function is called per task but
+-- a parent's rollup.
+CREATE FUNCTION task_today(r task) RETURNS SETOF text LANGUAGE sql STABLE AS $$
+    SELECT format('"warning" : %s, "warning_reasons" : %s, "expected_progress" : %s, "next_report_due" : %s',
+                  to_json(w.warning), w.reasons, coalesce(w.expected_progress::text, 'null'),
+                  coalesce(to_json(w.next_report_due)::text, 'null'))
+           || CASE WHEN EXISTS (SELECT 1 FROM task c WHERE c.parent_id = r.id)
+                   THEN ', "rollup" : ' || task_rollup(r, p, current_date) ELSE '' END
+    FROM plan p, LATERAL task_watch(r, p, current_date) w WHERE p.id = r.plan_id
+$$;
 
 -- A task's colour today (list filters, counts).
 CREATE FUNCTION task_colour(r task) RETURNS text LANGUAGE sql STABLE AS $$
-    SELECT (task_watch(r, p, current_date)).warning FROM plan p WHERE p.id = r.plan_id
+    SELECT s.warning FROM plan p, LATERAL task_signals(r, p, current_date) s WHERE p.id = r.plan_id
 $$;
 
 -- The old warning (none, near_due, overdue) gives way to task_watch.

@@ -55,7 +55,7 @@ static const char *const READ_ONLY[] = {COMMON_READ_ONLY, "path", "progress", "w
 /* The representation as text from the row: its doc, with what depends on
  * today spliced in ("warning" : null can only be that member: within a
  * JSON string every quote is escaped). */
-#define TASK_READY "replace(r.doc, '\"warning\" : null', task_today(r))"
+#define TASK_READY "replace(r.doc, '\"warning\" : null', (SELECT m FROM task_today(r) m))"
 
 /* Where a task sits: the fields of the document or row that decide it. */
 struct place {
