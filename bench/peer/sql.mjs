@@ -36,7 +36,7 @@ const TASK_JSON = `replace(json_build_object(
   'leader_ids', coalesce(ld.ids, '[]'), 'leaders', coalesce(ld.items, '[]'),
   'unit_ids', coalesce(un.ids, '[]'), 'units', coalesce(un.items, '[]'),
   'created_at', rfc3339(t.created_at), 'updated_at', rfc3339(t.updated_at), 'version', t.version)::text,
-  '"warning" : null', task_today(t))`;
+  '"warning" : null', (SELECT m FROM task_today(t) m))`;
 
 /** One task: its version (for the ETag) and its representation. */
 export function taskById(id) {
