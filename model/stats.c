@@ -11,16 +11,19 @@
     "AS overdue, "                                                                                     \
     "round(avg(t.progress), 1)::float8 AS average_progress"
 
-/* A task set's counts by status and by warning, as two JSON objects. */
+/* A task set's counts by status and by colour, as two JSON objects. */
 #define BY_STATUS_AND_WARNING                                                                          \
     "json_build_object('not_started', count(*) FILTER (WHERE t.status = 'not_started'), "             \
     "'in_progress', count(*) FILTER (WHERE t.status = 'in_progress'), "                               \
     "'done', count(*) FILTER (WHERE t.status = 'done'), "                                             \
     "'cancelled', count(*) FILTER (WHERE t.status = 'cancelled')) AS by_status, "                     \
-    "json_build_object('none', count(*) FILTER (WHERE task_colour(t) = 'none'), "                     \
-    "'blue', count(*) FILTER (WHERE task_colour(t) = 'blue'), "                                       \
-    "'yellow', count(*) FILTER (WHERE task_colour(t) = 'yellow'), "                                   \
-    "'red', count(*) FILTER (WHERE task_colour(t) = 'red')) AS by_warning"
+    "json_build_object('none', count(*) FILTER (WHERE w.warning = 'none'), "                          \
+    "'blue', count(*) FILTER (WHERE w.warning = 'blue'), "                                            \
+    "'yellow', count(*) FILTER (WHERE w.warning = 'yellow'), "                                        \
+    "'red', count(*) FILTER (WHERE w.warning = 'red')) AS by_warning"
+
+/* The tasks t of plan p, each with its colour today (w.warning). */
+#define TASKS_OF_PLAN "task t CROSS JOIN LATERAL task_signals(t, p, current_date) w"
 
 static const char UNITS_SQL[] =
     "SELECT json_build_object('plan_id', $1::bigint, 'items', coalesce(json_agg(x ORDER BY x.led DESC, x.unit_id), '[]')) "
@@ -44,9 +47,9 @@ static const char SUMMARY_SQL[] =
     "SELECT json_build_object('plan_id', p.id, 'tasks', a.tasks, 'by_status', a.by_status, 'by_warning', a.by_warning, "
     "'sections', (SELECT coalesce(json_agg(json_build_object('task_id', s.id, 'path', array_to_string(s.path, '.'), "
     " 'title', s.title, 'tasks', c.tasks, 'by_status', c.by_status, 'by_warning', c.by_warning) ORDER BY s.position), '[]') "
-    " FROM task s CROSS JOIN LATERAL (SELECT count(*) AS tasks, " BY_STATUS_AND_WARNING " FROM task t "
+    " FROM task s CROSS JOIN LATERAL (SELECT count(*) AS tasks, " BY_STATUS_AND_WARNING " FROM " TASKS_OF_PLAN
     "  WHERE t.plan_id = p.id AND t.path[1] = s.position) c WHERE s.plan_id = p.id AND s.parent_id IS NULL)) "
-    "FROM plan p CROSS JOIN LATERAL (SELECT count(*) AS tasks, " BY_STATUS_AND_WARNING " FROM task t "
+    "FROM plan p CROSS JOIN LATERAL (SELECT count(*) AS tasks, " BY_STATUS_AND_WARNING " FROM " TASKS_OF_PLAN
     " WHERE t.plan_id = p.id) a WHERE p.id = $1::bigint";
 
 struct stats_query {
