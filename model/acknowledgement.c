@@ -25,18 +25,10 @@ static duban_status acknowledge_work(struct call *c, PGconn *conn, void *arg, st
 {
     const struct action_request *a = arg;
     json_t *doc;
-    duban_status s = action_body(c, &FIELD_SET, a->body, &doc);
-    int64_t unit_id = member_id(doc, "unit_id");
-    json_decref(doc);
+    int64_t unit_id;
     struct task_facts facts;
-    if (s == DUBAN_OK)
-        s = action_stop(c, task_facts_lock(c, conn, a->id, unit_id, &facts));
-    if (s == DUBAN_OK && unit_id > 0) {
-        s = action_stop(c, reporter_acts_for(c, unit_id));
-        if (s == DUBAN_OK && !facts.assigned)
-            call_field_error(c, "unit_id", "unit %lld is not one of the units of task %lld", (long long)unit_id,
-                             (long long)a->id);
-    }
+    duban_status s = task_action_start(c, conn, &FIELD_SET, UNIT_ASSIGNED, a, &doc, &unit_id, &facts);
+    json_decref(doc);
     if (s != DUBAN_OK || (s = call_errors_status(c, DUBAN_INVALID)) != DUBAN_OK)
         return s;
     char task[24], unit[24];
@@ -82,7 +74,7 @@ static duban_status replay_work(struct call *c, PGconn *conn, void *arg)
 duban_status acknowledgement_create(struct call *c, const struct action_request *in,
                                     const struct idempotency *idem, struct created *out)
 {
-    duban_status s = action_run(c, idem, out, acknowledge_work, (void *)in);
+    duban_status s = idempotent_write(c, idem, out, acknowledge_work, (void *)in);
     struct replay r = {idem, out};
     if (s == DUBAN_OK && out->replayed)
         s = db_read(c, replay_work, &r);

@@ -6,43 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/idempotency_store.h"
 #include "model/resource_def.h"
-
-struct run_args {
-    const struct idempotency *idem;
-    struct created *out;
-    action_work work;
-    void *arg;
-};
-
-/* One attempt: claims the key (or finds its answer), works, remembers. */
-static duban_status run_work(struct call *c, PGconn *conn, void *arg)
-{
-    struct run_args *a = arg;
-    created_reset(a->out);
-    int claimed = 1;
-    duban_status s = a->idem ? idempotency_claim(c, conn, a->idem, a->out, &claimed) : DUBAN_OK;
-    if (s != DUBAN_OK || !claimed)
-        return s;
-    s = a->work(c, conn, a->arg, a->out);
-    if (s == DUBAN_OK && a->idem)
-        s = idempotency_remember(c, conn, a->idem, a->out);
-    return s;
-}
-
-duban_status action_run(struct call *c, const struct idempotency *idem, struct created *out, action_work work,
-                        void *arg)
-{
-    memset(out, 0, sizeof *out);
-    struct run_args a = {idem, out, work, arg};
-    duban_status s = db_write(c, run_work, &a);
-    if (s != DUBAN_OK) {
-        json_decref(out->doc);
-        out->doc = NULL;
-    }
-    return s;
-}
 
 duban_status action_body(struct call *c, const struct fieldset *set, const json_t *body, json_t **doc)
 {
@@ -90,6 +54,20 @@ duban_status reporter_acts_for(struct call *c, int64_t unit_id)
     return DUBAN_OK;
 }
 
+duban_status query_id(struct call *c, PGconn *conn, int64_t *id, const char *sql, int nparams,
+                      const char *const *params)
+{
+    PGresult *res;
+    *id = 0;
+    duban_status s = db_exec(c, conn, &res, sql, nparams, params);
+    if (s != DUBAN_OK)
+        return s;
+    if (PQntuples(res) > 0 && !PQgetisnull(res, 0, 0))
+        *id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    return DUBAN_OK;
+}
+
 int64_t member_id(const json_t *doc, const char *name)
 {
     const json_t *v = json_object_get(doc, name);
@@ -111,14 +89,12 @@ duban_status task_row_lock(struct call *c, PGconn *conn, const char *table, cons
     char sql[256], idbuf[24];
     id_text(id, idbuf);
     const char *params[] = {idbuf};
-    PGresult *res;
     *row = NULL;
     snprintf(sql, sizeof sql, "SELECT task_id FROM %s WHERE id = $1", table);
-    duban_status s = db_exec(c, conn, &res, sql, 1, params);
+    int64_t task_id;
+    duban_status s = query_id(c, conn, &task_id, sql, 1, params);
     if (s != DUBAN_OK)
         return s;
-    int64_t task_id = PQntuples(res) ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
-    PQclear(res);
     struct task_facts facts;
     s = task_id ? task_facts_lock(c, conn, task_id, 0, &facts) : DUBAN_NOT_FOUND;
     if (s == DUBAN_OK) {
@@ -137,5 +113,25 @@ duban_status task_row_lock(struct call *c, PGconn *conn, const char *table, cons
         PQclear(*row);
         *row = NULL;
     }
+    return s;
+}
+
+duban_status task_action_start(struct call *c, PGconn *conn, const struct fieldset *set, enum unit_rule rule,
+                               const struct action_request *in, json_t **doc, int64_t *unit_id,
+                               struct task_facts *facts)
+{
+    duban_status s = action_body(c, set, in->body, doc);
+    *unit_id = member_id(*doc, "unit_id");
+    if (s == DUBAN_OK)
+        s = action_stop(c, task_facts_lock(c, conn, in->id, *unit_id, facts));
+    if (s != DUBAN_OK || *unit_id <= 0)
+        return s;
+    s = action_stop(c, reporter_acts_for(c, *unit_id));
+    if (s == DUBAN_OK && rule == UNIT_LEAD && !facts->lead)
+        call_field_error(c, "unit_id", "unit %lld is not the lead unit of task %lld: the lead unit asks to close it",
+                         (long long)*unit_id, (long long)in->id);
+    else if (s == DUBAN_OK && rule == UNIT_ASSIGNED && !facts->assigned)
+        call_field_error(c, "unit_id", "unit %lld is not one of the units of task %lld", (long long)*unit_id,
+                         (long long)in->id);
     return s;
 }

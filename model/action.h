@@ -1,7 +1,8 @@
 /* Inside model/ only: what the supervision actions (acknowledgements,
  * closure requests and their decisions, urges and replies) share. Each
- * action is one transaction that claims its Idempotency-Key, checks its
- * body and the task it is about, writes, and answers with a document. */
+ * action is one transaction (idempotent_write) that claims its
+ * Idempotency-Key, checks its body and the task it is about, writes, and
+ * answers with a document. */
 #ifndef DUBAN_ACTION_H
 #define DUBAN_ACTION_H
 
@@ -11,19 +12,10 @@
 
 #include <stdint.h>
 
-#include "model/idempotency.h"
+#include "model/idempotency_store.h"
 #include "model/sql.h"
+#include "model/supervision_actions.h"
 #include "model/validate.h"
-
-/* One attempt of an action's work inside its transaction: it fills
- * out->doc (and out->again), and must start afresh on every attempt. */
-typedef duban_status (*action_work)(struct call *c, PGconn *conn, void *arg, struct created *out);
-
-/* Runs work in one transaction, idempotently when idem is not NULL: a
- * retry with the same key and body gets the first answer back
- * (out->replayed) and nothing is written. On failure out->doc is NULL. */
-duban_status action_run(struct call *c, const struct idempotency *idem, struct created *out, action_work work,
-                        void *arg);
 
 /* Checks a copy of body against set. *doc is the copy, with read-only
  * members dropped (new reference, NULL only when out of memory).
@@ -51,6 +43,21 @@ duban_status task_facts_lock(struct call *c, PGconn *conn, int64_t task_id, int6
  * unit_id is not its unit; else DUBAN_OK. */
 duban_status reporter_acts_for(struct call *c, int64_t unit_id);
 
+/* What the unit_id of an action on a task must be. */
+enum unit_rule {
+    UNIT_ASSIGNED,   /* one of the task's units */
+    UNIT_LEAD        /* its lead unit */
+};
+
+/* The start of an action on task in->id for the unit its body names: the
+ * body checked against set (*doc, a new reference, and *unit_id), the task
+ * locked (404), a reporter held to its unit (403), the unit held to `rule`
+ * (a field error). DUBAN_OK lets the action go on: the field errors
+ * collected so far make its 422 (call_errors_status). */
+duban_status task_action_start(struct call *c, PGconn *conn, const struct fieldset *set, enum unit_rule rule,
+                               const struct action_request *in, json_t **doc, int64_t *unit_id,
+                               struct task_facts *facts);
+
 /* Returns s; a failure other than DUBAN_INVALID drops the field errors
  * collected so far, since a 404, 403 or 409 is answered for itself. */
 duban_status action_stop(struct call *c, duban_status s);
@@ -62,6 +69,16 @@ duban_status action_stop(struct call *c, duban_status s);
  * when if_version is not 0 and the row is at another version. */
 duban_status task_row_lock(struct call *c, PGconn *conn, const char *table, const char *name, int64_t id,
                            int64_t if_version, const char *columns, PGresult **row);
+
+/* Runs a query whose first column is an id: *id is the first row's, or
+ * 0 when there is no row. */
+duban_status query_id(struct call *c, PGconn *conn, int64_t *id, const char *sql, int nparams,
+                      const char *const *params);
+
+/* The filters of every list of a task's rows: task_id and unit_id. */
+#define TASK_ROW_FILTERS                                                                               \
+    {"task_id", FILTER_ID, "r.task_id = $$", NULL, 0, 0, NULL},                                        \
+    {"unit_id", FILTER_ID, "r.unit_id = $$", NULL, 0, 0, NULL}
 
 /* The integer member `name` of doc, or 0 when it is absent or not one. */
 int64_t member_id(const json_t *doc, const char *name);

@@ -5,7 +5,6 @@
  * What the task shows of its closure is rendered by the triggers of
  * migration 0008, which also give the task its new version when a request
  * is filed or decided. */
-#include <stdlib.h>
 #include <string.h>
 
 #include "model/action.h"
@@ -40,8 +39,7 @@ const struct resource closure_request_resource = {
 };
 
 static const struct filter FILTERS[] = {
-    {"task_id", FILTER_ID, "r.task_id = $$", NULL, 0, 0, NULL},
-    {"unit_id", FILTER_ID, "r.unit_id = $$", NULL, 0, 0, NULL},
+    TASK_ROW_FILTERS,
     {"state", FILTER_ENUM, "r.state = $$", NULL, 0, 0, STATES},
     {NULL, 0, NULL, NULL, 0, 0, NULL},
 };
@@ -53,16 +51,8 @@ const struct list_spec closure_request_list = {"closure_request", CLOSURE_JSON, 
 static duban_status waiting_request(struct call *c, PGconn *conn, const char *task, int64_t *id)
 {
     const char *params[] = {task};
-    PGresult *res;
-    *id = 0;
-    duban_status s = db_exec(c, conn, &res, "SELECT id FROM closure_request WHERE task_id = $1 AND state = 'requested'",
-                             1, params);
-    if (s != DUBAN_OK)
-        return s;
-    if (PQntuples(res) > 0)
-        *id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    PQclear(res);
-    return DUBAN_OK;
+    return query_id(c, conn, id, "SELECT id FROM closure_request WHERE task_id = $1 AND state = 'requested'", 1,
+                    params);
 }
 
 /* Files a request of task `task` by `unit` (evidence and log may be NULL);
@@ -71,16 +61,10 @@ static duban_status file_request(struct call *c, PGconn *conn, const char *task,
                                  const char *summary, const char *evidence, const char *log, int64_t *id)
 {
     const char *params[] = {task, unit, summary, evidence, log};
-    PGresult *res;
-    duban_status s = db_exec(c, conn, &res,
-                             "INSERT INTO closure_request (task_id, unit_id, summary, evidence, progress_log_id) "
-                             "VALUES ($1, $2, $3, $4, $5) RETURNING id",
-                             5, params);
-    if (s != DUBAN_OK)
-        return s;
-    *id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    PQclear(res);
-    return DUBAN_OK;
+    return query_id(c, conn, id,
+                    "INSERT INTO closure_request (task_id, unit_id, summary, evidence, progress_log_id) "
+                    "VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                    5, params);
 }
 
 /* One attempt of a request: 404, 403, every bad field (422), then the
@@ -89,17 +73,9 @@ static duban_status request_work(struct call *c, PGconn *conn, void *arg, struct
 {
     const struct action_request *f = arg;
     json_t *doc;
-    duban_status s = action_body(c, &closure_request_resource.fields, f->body, &doc);
-    int64_t unit_id = member_id(doc, "unit_id"), waiting = 0;
+    int64_t unit_id, waiting = 0;
     struct task_facts facts;
-    if (s == DUBAN_OK)
-        s = action_stop(c, task_facts_lock(c, conn, f->id, unit_id, &facts));
-    if (s == DUBAN_OK && unit_id > 0) {
-        s = action_stop(c, reporter_acts_for(c, unit_id));
-        if (s == DUBAN_OK && !facts.lead)
-            call_field_error(c, "unit_id", "unit %lld is not the lead unit of task %lld: the lead unit asks to close it",
-                             (long long)unit_id, (long long)f->id);
-    }
+    duban_status s = task_action_start(c, conn, &closure_request_resource.fields, UNIT_LEAD, f, &doc, &unit_id, &facts);
     char task[24], unit[24];
     id_text(f->id, task);
     id_text(unit_id, unit);
@@ -123,7 +99,7 @@ static duban_status request_work(struct call *c, PGconn *conn, void *arg, struct
 duban_status closure_request_create(struct call *c, const struct action_request *in,
                                     const struct idempotency *idem, struct created *out)
 {
-    return action_run(c, idem, out, request_work, (void *)in);
+    return idempotent_write(c, idem, out, request_work, (void *)in);
 }
 
 duban_status closure_from_report(struct call *c, PGconn *conn, int64_t task_id, int64_t unit_id, int64_t log_id,
@@ -202,5 +178,5 @@ static duban_status decide_work(struct call *c, PGconn *conn, void *arg, struct 
 duban_status closure_request_decide(struct call *c, const struct action_request *in, const struct idempotency *idem,
                                     struct created *out)
 {
-    return action_run(c, idem, out, decide_work, (void *)in);
+    return idempotent_write(c, idem, out, decide_work, (void *)in);
 }

@@ -89,3 +89,38 @@ duban_status idempotency_remember(struct call *c, PGconn *conn, const struct ide
     return s;
 }
 
+
+struct write_args {
+    const struct idempotency *idem;
+    struct created *out;
+    idempotent_work work;
+    void *arg;
+};
+
+/* One attempt: claims the key (or finds its answer), works, remembers. */
+static duban_status write_attempt(struct call *c, PGconn *conn, void *arg)
+{
+    struct write_args *a = arg;
+    created_reset(a->out);
+    int claimed = 1;
+    duban_status s = a->idem ? idempotency_claim(c, conn, a->idem, a->out, &claimed) : DUBAN_OK;
+    if (s != DUBAN_OK || !claimed)
+        return s;
+    s = a->work(c, conn, a->arg, a->out);
+    if (s == DUBAN_OK && a->idem)
+        s = idempotency_remember(c, conn, a->idem, a->out);
+    return s;
+}
+
+duban_status idempotent_write(struct call *c, const struct idempotency *idem, struct created *out,
+                              idempotent_work work, void *arg)
+{
+    memset(out, 0, sizeof *out);
+    struct write_args a = {idem, out, work, arg};
+    duban_status s = db_write(c, write_attempt, &a);
+    if (s != DUBAN_OK) {
+        json_decref(out->doc);
+        out->doc = NULL;
+    }
+    return s;
+}

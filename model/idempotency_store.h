@@ -21,4 +21,16 @@ duban_status idempotency_claim(struct call *c, PGconn *conn, const struct idempo
 duban_status idempotency_remember(struct call *c, PGconn *conn, const struct idempotency *idem,
                                   const struct created *answer);
 
+/* One attempt of a write answering with a document, inside its
+ * transaction: it fills out->doc (and out->again), and must start afresh
+ * on every attempt (a retried transaction runs it again). */
+typedef duban_status (*idempotent_work)(struct call *c, PGconn *conn, void *arg, struct created *out);
+
+/* Runs work in one transaction (db_write), idempotently when idem is not
+ * NULL: the key is claimed first, and a retry with the same key and body
+ * gets the first answer back (out->replayed) without work running. On
+ * failure out->doc is NULL. */
+duban_status idempotent_write(struct call *c, const struct idempotency *idem, struct created *out,
+                              idempotent_work work, void *arg);
+
 #endif

@@ -215,43 +215,26 @@ static duban_status store(struct call *c, PGconn *conn, const struct resource *r
 struct create_args {
     const struct resource *r;
     json_t *body;
-    const struct idempotency *idem;
-    struct created *out;
 };
 
 /* One attempt: the hooks work on a copy of the body, so that a retried
  * transaction starts again from the request as the client sent it. */
-static duban_status create_work(struct call *c, PGconn *conn, void *arg)
+static duban_status create_work(struct call *c, PGconn *conn, void *arg, struct created *out)
 {
     struct create_args *a = arg;
-    created_reset(a->out);
-    int claimed = 0;
-    if (a->idem) {
-        duban_status s = idempotency_claim(c, conn, a->idem, a->out, &claimed);
-        if (s != DUBAN_OK || !claimed)
-            return s;
-    }
     struct write w = {.doc = json_deep_copy(a->body)};
     if (!w.doc)
         return call_fail(c, DUBAN_ERROR, "out of memory");
-    duban_status s = store(c, conn, a->r, &w, &a->out->doc);
+    duban_status s = store(c, conn, a->r, &w, &out->doc);
     json_decref(w.doc);
-    if (s == DUBAN_OK && a->idem)
-        s = idempotency_remember(c, conn, a->idem, a->out);
     return s;
 }
 
 duban_status resource_create(struct call *c, const struct resource *r, json_t *body,
                              const struct idempotency *idem, struct created *out)
 {
-    memset(out, 0, sizeof *out);
-    struct create_args a = {r, body, idem, out};
-    duban_status s = db_write(c, create_work, &a);
-    if (s != DUBAN_OK) {
-        json_decref(out->doc);
-        out->doc = NULL;
-    }
-    return s;
+    struct create_args a = {r, body};
+    return idempotent_write(c, idem, out, create_work, &a);
 }
 
 /* Keeps only the writable fields of a representation that a patch carries

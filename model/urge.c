@@ -32,8 +32,7 @@ const struct resource urge_resource = {
 };
 
 static const struct filter FILTERS[] = {
-    {"task_id", FILTER_ID, "r.task_id = $$", NULL, 0, 0, NULL},
-    {"unit_id", FILTER_ID, "r.unit_id = $$", NULL, 0, 0, NULL},
+    TASK_ROW_FILTERS,
     {"open", FILTER_BOOL, "r.replied_at IS NULL", "r.replied_at IS NOT NULL", 0, 0, NULL},
     {NULL, 0, NULL, NULL, 0, 0, NULL},
 };
@@ -46,29 +45,21 @@ static duban_status urge_work(struct call *c, PGconn *conn, void *arg, struct cr
 {
     const struct action_request *u = arg;
     json_t *doc;
-    duban_status s = action_body(c, &urge_resource.fields, u->body, &doc);
-    int64_t unit_id = member_id(doc, "unit_id");
+    int64_t unit_id;
     struct task_facts facts;
-    if (s == DUBAN_OK)
-        s = action_stop(c, task_facts_lock(c, conn, u->id, unit_id, &facts));
-    if (s == DUBAN_OK && unit_id > 0 && !facts.assigned)
-        call_field_error(c, "unit_id", "unit %lld is not one of the units of task %lld", (long long)unit_id,
-                         (long long)u->id);
+    duban_status s = task_action_start(c, conn, &urge_resource.fields, UNIT_ASSIGNED, u, &doc, &unit_id, &facts);
     char task[24], unit[24];
     id_text(u->id, task);
     id_text(unit_id, unit);
     const char *params[] = {task, unit, json_string_value(json_object_get(doc, "message")),
                             json_string_value(json_object_get(doc, "reply_by"))};
-    PGresult *res = NULL;
+    int64_t id = 0;
     if (s == DUBAN_OK && (s = call_errors_status(c, DUBAN_INVALID)) == DUBAN_OK)
-        s = db_exec(c, conn, &res,
-                    "INSERT INTO urge (task_id, unit_id, message, reply_by) VALUES ($1, $2, $3, $4::date) RETURNING id",
-                    4, params);
-    if (s == DUBAN_OK) {
-        int64_t id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-        PQclear(res);
+        s = query_id(c, conn, &id,
+                     "INSERT INTO urge (task_id, unit_id, message, reply_by) VALUES ($1, $2, $3, $4::date) RETURNING id",
+                     4, params);
+    if (s == DUBAN_OK)
         s = resource_fetch(c, conn, &urge_resource, id, 0, &out->doc);
-    }
     json_decref(doc);
     return s;
 }
@@ -76,7 +67,7 @@ static duban_status urge_work(struct call *c, PGconn *conn, void *arg, struct cr
 duban_status urge_create(struct call *c, const struct action_request *in, const struct idempotency *idem,
                          struct created *out)
 {
-    return action_run(c, idem, out, urge_work, (void *)in);
+    return idempotent_write(c, idem, out, urge_work, (void *)in);
 }
 
 /* One attempt of a reply: 404, 403 (another unit's reporter), every bad
@@ -112,5 +103,5 @@ static duban_status reply_work(struct call *c, PGconn *conn, void *arg, struct c
 duban_status urge_reply(struct call *c, const struct action_request *in, const struct idempotency *idem,
                         struct created *out)
 {
-    return action_run(c, idem, out, reply_work, (void *)in);
+    return idempotent_write(c, idem, out, reply_work, (void *)in);
 }
