@@ -145,21 +145,32 @@ int cb_crud_list(const struct _u_request *req, struct _u_response *res, void *ro
     call_for_request(&c, res, app);
     char *text = NULL;
     struct list_page page;
+    const struct list_scope *within = parent ? &scope : NULL;
     unsigned flags = list_preferences(req);
-    duban_status s = list_run_text(&c, spec, &rows, parent ? &scope : NULL, flags, &text, &page);
+    /* A revalidation asks for the tag alone first: when the client's copy
+     * is current no item is rendered; only a stale one costs the page. */
+    int current = 0;
+    duban_status s = DUBAN_OK;
+    if (header(req, "If-None-Match")) {
+        s = list_run_text(&c, spec, &rows, within, flags | LIST_TAG_ONLY, &text, &page);
+        current = s == DUBAN_OK && tag_listed(req, page.tag);
+    }
+    if (s == DUBAN_OK && !current)
+        s = list_run_text(&c, spec, &rows, within, flags, &text, &page);
     int rc;
-    if (s == DUBAN_OK) {
+    if (s != DUBAN_OK) {
+        rc = reply_failure(req, res, &c, s);
+    } else {
         ulfius_add_header_to_response(res, "ETag", page.tag);
         if (flags & LIST_NO_TOTAL)
             ulfius_add_header_to_response(res, "Preference-Applied", "count=none");
-    }
-    if (s == DUBAN_OK && tag_listed(req, page.tag)) {   /* revalidated: nothing sent */
-        rc = reply_empty(res, 304);
-    } else if (s == DUBAN_OK) {
-        set_links(res, req, &q, &page);
-        rc = f.count ? reply_sparse_list(res, text, &f) : reply_text(res, 200, text, strlen(text), "application/json");
-    } else {
-        rc = reply_failure(req, res, &c, s);
+        if (current) {
+            rc = reply_empty(res, 304);
+        } else {
+            set_links(res, req, &q, &page);
+            rc = f.count ? reply_sparse_list(res, text, &f)
+                         : reply_text(res, 200, text, strlen(text), "application/json");
+        }
     }
     free(text);
     call_clear(&c);

@@ -429,7 +429,9 @@ static duban_status read_query(struct call *c, struct list_query *qr)
  * A row entering or leaving the filter beyond the page changes the total;
  * one entering or leaving the page changes the rows fetched. Writes cost
  * nothing extra (no column, no trigger, no journal row), and a
- * revalidation costs the count and one index scan of limit + 1 rows. */
+ * revalidation (LIST_TAG_ONLY) costs the count and the page's statement
+ * with no items in it: the rows' ids and xmins are read, their
+ * representations (and what a task's computes for today) are not. */
 #define TAG_AGGREGATE "count(*) AS n"
 #define TAG_CONTEXT "current_date::text"
 
@@ -467,7 +469,8 @@ static void page_tag(const struct list_query *qr, PGresult *page, const char *to
 
 /* Writes the page's statement: one scan in the list's order, from the
  * cursor when there is one, of limit + 1 rows (the last only tells that a
- * next page exists). */
+ * next page exists). With LIST_TAG_ONLY the item column is NULL: the
+ * same rows in the same order, no representation computed. */
 static duban_status build_sql(struct call *c, struct list_query *qr)
 {
     snprintf(qr->limit_text, sizeof qr->limit_text, "%ld", qr->limit + 1);
@@ -484,10 +487,11 @@ static duban_status build_sql(struct call *c, struct list_query *qr)
     qr->sql = malloc(SQL_SIZE);
     if (!qr->sql)
         return call_fail(c, DUBAN_ERROR, "out of memory");
+    const char *item = qr->flags & LIST_TAG_ONLY ? "NULL" : qr->spec->json;
     int len = snprintf(qr->sql, SQL_SIZE,
                        "SELECT (%s)::text, r.id, r.xmin::text, " TAG_CONTEXT "%s FROM %s r WHERE %s%s "
                        "ORDER BY %s LIMIT $%d OFFSET $%d",
-                       qr->spec->json, keys, qr->spec->table, qr->where, qr->keyset, qr->order, n + 1, n + 2);
+                       item, keys, qr->spec->table, qr->where, qr->keyset, qr->order, n + 1, n + 2);
     return len < SQL_SIZE ? DUBAN_OK : call_fail(c, DUBAN_BAD_INPUT, "the query is too long");
 }
 
@@ -595,7 +599,7 @@ static duban_status list_work(struct call *c, PGconn *conn, void *arg)
         if (pg->has_next)
             make_cursor(qr, page, items - 1, PAGE_KEYS, pg->next_after, sizeof pg->next_after);
         page_tag(qr, page, counting ? PQgetvalue(count, 0, 0) : NULL, pg->tag);
-        if (!(*a->text = envelope(qr, page, items, pg->total)))
+        if (!(qr->flags & LIST_TAG_ONLY) && !(*a->text = envelope(qr, page, items, pg->total)))
             s = call_fail(c, DUBAN_ERROR, "out of memory");
     }
     PQclear(count);

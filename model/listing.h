@@ -89,8 +89,10 @@ void list_query_clear(struct list_query *qr);
 enum { LIST_TAG_SIZE = 24, LIST_CURSOR_SIZE = 2048 };
 
 /* LIST_NO_TOTAL: the client asked for no total (Prefer: count=none); the
- * filtered rows are then not counted, and the tag covers the page alone. */
-enum { LIST_NO_TOTAL = 1 };
+ * filtered rows are then not counted, and the tag covers the page alone.
+ * LIST_TAG_ONLY: only the page's numbers and tag are wanted (to answer a
+ * revalidation): no item is rendered and no text is made. */
+enum { LIST_NO_TOTAL = 1, LIST_TAG_ONLY = 2 };
 
 struct list_page {
     long total;                /* -1 when not counted */
@@ -103,7 +105,8 @@ struct list_page {
 
 /* Runs the list described by spec and the query q: *text (malloc'd) is the
  * JSON envelope {items, total, limit, offset} around the items as the
- * database rendered them, and *page its numbers, for paging links. */
+ * database rendered them (NULL with LIST_TAG_ONLY), and *page its numbers,
+ * for paging links, and its tag. */
 duban_status list_run_text(struct call *c, const struct list_spec *spec, const struct param_list *q,
                            const struct list_scope *scope, unsigned flags, char **text, struct list_page *page);
 

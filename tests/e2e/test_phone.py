@@ -6,6 +6,7 @@ on writes."""
 import gzip
 import json
 import zlib
+from urllib.parse import parse_qs, urlparse
 
 from fixtures import API, Api, query, tag
 from harness import ServerTest, main
@@ -157,6 +158,29 @@ class Phone(Api, ServerTest):
         self.assertEqual(self.get(logs, headers={"If-None-Match": r.header("etag")}).status, 304)
         self.assertEqual(self.request("DELETE", f"{TASKS}/{tasks[2]['id']}").status, 204)
         self.assertProblem(self.get(logs, headers={"If-None-Match": r.header("etag")}), 404)
+
+    def test_revalidation_gives_the_tag_of_the_full_answer(self):
+        """A revalidation computes the tag without the items: it must be the
+        tag the full answer carries, for every shape of page."""
+        plan, _, _, tasks = self.plan_with_tasks(3)
+        base = {"plan_id": plan["id"], "limit": 2}
+        walk = self.get(TASKS, {**base, "after": ""})
+        link = walk.header("link")
+        self.assertIn('rel="next"', link or "", walk.headers)
+        cursor = parse_qs(urlparse(link.split(">")[0].lstrip("<")).query)["after"][0]
+        pages = [(base, {}), ({**base, "offset": 1}, {}), ({**base, "sort": "-due_on"}, {}),
+                 ({**base, "after": ""}, {}), ({**base, "after": cursor}, {}), (base, {"Prefer": "count=none"})]
+        for params, prefer in pages:
+            full = self.get(TASKS, params, prefer)
+            self.assertEqual(full.status, 200, (params, full))
+            again = self.get(TASKS, params, {"If-None-Match": full.header("etag"), **prefer})
+            self.assertEqual(again.status, 304, (params, prefer, again))
+            self.assertEqual(again.header("etag"), full.header("etag"))
+            self.assertEqual(again.header("preference-applied"), full.header("preference-applied"))
+        # a tag of another page is no tag of this one
+        other = self.get(TASKS, {**base, "offset": 1}).header("etag")
+        self.assertEqual(self.get(TASKS, base, {"If-None-Match": other}).status, 200)
+        self.assertEqual(len(tasks), 3)
 
     # -- sparse fieldsets ----------------------------------------------------
 
