@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <orcania.h>
 #include <zlib.h>
 
 #include "api/app.h"
@@ -86,7 +87,8 @@ void compress_vary(struct _u_response *res)
     }
 }
 
-/* Deflates in into a new buffer (gzip or zlib framing); NULL on failure. */
+/* Deflates in into a new buffer from o_malloc (ulfius's allocator, so
+ * that the response can own it), gzip or zlib framing; NULL on failure. */
 static unsigned char *deflated(const void *in, size_t len, int level, enum coding coding, size_t *out_len)
 {
     z_stream z;
@@ -94,7 +96,7 @@ static unsigned char *deflated(const void *in, size_t len, int level, enum codin
     if (deflateInit2(&z, level, Z_DEFLATED, coding == CODING_GZIP ? 15 + 16 : 15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
         return NULL;
     size_t bound = deflateBound(&z, (uLong)len) + 32;
-    unsigned char *out = malloc(bound);
+    unsigned char *out = o_malloc(bound);
     if (out) {
         z.next_in = (Bytef *)in;
         z.avail_in = (uInt)len;
@@ -103,7 +105,7 @@ static unsigned char *deflated(const void *in, size_t len, int level, enum codin
         if (deflate(&z, Z_FINISH) == Z_STREAM_END) {
             *out_len = z.total_out;
         } else {
-            free(out);
+            o_free(out);
             out = NULL;
         }
     }
@@ -133,9 +135,12 @@ void compress_reply(struct _u_response *res, const char *content_type)
     unsigned char *out = deflated(res->binary_body, len, level, coding, &out_len);
     if (!out)
         return;
-    if (out_len < len || !identity_ok) {
-        ulfius_set_binary_body_response(res, (unsigned int)res->status, (const char *)out, out_len);
+    if (out_len < len || !identity_ok) {   /* the response takes the buffer: no copy */
+        o_free(res->binary_body);
+        res->binary_body = out;
+        res->binary_body_length = out_len;
         ulfius_add_header_to_response(res, "Content-Encoding", coding == CODING_GZIP ? "gzip" : "deflate");
+    } else {
+        o_free(out);
     }
-    free(out);
 }

@@ -1,6 +1,7 @@
 #include "api/server.h"
 
 #include <arpa/inet.h>
+#include <malloc.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <stdarg.h>
@@ -18,8 +19,22 @@
  * drops a request that does not fit without calling duban at all. */
 enum { THREAD_STACK_BYTES = 512 * 1024, LISTEN_BACKLOG = 1024, CONNECTION_MEMORY = 128 * 1024 };
 
+/* Keeps freed heap memory for the next request instead of handing it back
+ * to the kernel at once. With glibc's defaults every answer of some size
+ * (a list's rows, its body and the copies ulfius makes, zlib's 256 KiB of
+ * state) returned its pages on free and faulted them in again on the next
+ * request: 300-800 us of CPU per compressed answer on this machine
+ * (bench/README.md, phones). Larger blocks than the threshold (imports)
+ * still come from and go back to the kernel. */
+static void keep_freed_memory(void)
+{
+    mallopt(M_MMAP_THRESHOLD, 4 << 20);
+    mallopt(M_TRIM_THRESHOLD, 16 << 20);
+}
+
 int server_init(struct _u_instance *instance, struct app *app)
 {
+    keep_freed_memory();
     if (ulfius_init_instance(instance, app->cfg.listen_port, NULL, NULL) != U_OK)
         return -1;
     /* a backstop: limit_body keeps each body within its own route's limit */
