@@ -112,6 +112,29 @@ START_TEST(a_long_detail_is_cut_on_a_character_boundary)
 }
 END_TEST
 
+START_TEST(members_of_an_object_are_named_with_their_parent)
+{
+    struct call c;
+    ck_assert_int_eq(check_doc(&c, &plan_resource,
+                               "{\"title\": \"方案\", \"supervision\": {\"report_day\": 0, \"lag_points\": 101,"
+                               " \"requires_verification\": true, \"report_cadence\": null}}"),
+                     DUBAN_INVALID);
+    ck_assert_uint_eq(json_array_size(c.errors), 2);
+    ck_assert_ptr_nonnull(error_for(&c, "supervision.report_day"));
+    ck_assert_ptr_nonnull(error_for(&c, "supervision.lag_points"));
+    call_clear(&c);
+    ck_assert_int_eq(check_doc(&c, &plan_resource,
+                               "{\"title\": \"方案\", \"supervision\": {\"requires_verification\": 1, \"x\": 2}}"),
+                     DUBAN_BAD_INPUT);
+    ck_assert_ptr_nonnull(error_for(&c, "supervision.requires_verification"));
+    ck_assert_ptr_nonnull(error_for(&c, "supervision.x"));
+    call_clear(&c);
+    ck_assert_int_eq(check_doc(&c, &plan_resource, "{\"title\": \"方案\", \"supervision\": true}"), DUBAN_BAD_INPUT);
+    ck_assert_str_eq(error_for(&c, "supervision"), "must be an object");
+    call_clear(&c);
+}
+END_TEST
+
 START_TEST(sql_text_of_values)
 {
     json_t *list = json_pack("[s,s]", "a\"b", "c\\d");
@@ -134,6 +157,7 @@ static Suite *validate_suite(void)
     tcase_add_test(t, read_only_fields_are_dropped);
     tcase_add_test(t, field_errors_survive_text_that_is_not_utf8);
     tcase_add_test(t, a_long_detail_is_cut_on_a_character_boundary);
+    tcase_add_test(t, members_of_an_object_are_named_with_their_parent);
     tcase_add_test(t, sql_text_of_values);
     suite_add_tcase(s, t);
     return s;
