@@ -1,7 +1,7 @@
 // The generated client: openapi-typescript turns openapi.yaml into types,
-// tsc compiles tests/contract/client/crud.ts against them (strict), and the
-// compiled program creates, reads, updates and deletes a task on a running
-// duban. Works in $CONTRACT_WORK_DIR/client (a build directory), never in
+// tsc compiles the programs of tests/contract/client against them (strict),
+// and they run on a running duban: crud.ts creates, reads, updates and
+// deletes a task; supervision.ts goes round the supervision loop. Works in $CONTRACT_WORK_DIR/client (a build directory), never in
 // the source tree.
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -13,7 +13,8 @@ import { Duban } from './lib/server.mjs';
 const work = join(process.env.CONTRACT_WORK_DIR || join(tmpdir(), 'duban-contract'), 'client');
 rmSync(work, { recursive: true, force: true });
 mkdirSync(work, { recursive: true });
-for (const f of ['crud.ts', 'tsconfig.json']) copyFileSync(join(SOURCE_DIR, 'tests', 'contract', 'client', f), join(work, f));
+const PROGRAMS = ['crud', 'supervision'];
+for (const f of [...PROGRAMS.map((p) => `${p}.ts`), 'tsconfig.json']) copyFileSync(join(SOURCE_DIR, 'tests', 'contract', 'client', f), join(work, f));
 symlinkSync(join(SOURCE_DIR, 'node_modules'), join(work, 'node_modules'), 'dir');
 writeFileSync(join(work, 'package.json'), '{"type": "module", "private": true}\n');
 const bin = (name) => join(SOURCE_DIR, 'node_modules', '.bin', name);
@@ -34,7 +35,8 @@ let ok = step('openapi-typescript', bin('openapi-typescript'), [join(SOURCE_DIR,
 if (ok) {
   const duban = await Duban.start();
   try {
-    ok = step('crud', process.execPath, [join(work, 'out', 'crud.js')], { DUBAN_URL: duban.base, DUBAN_TOKEN: duban.token });
+    for (const program of PROGRAMS)
+      ok = step(program, process.execPath, [join(work, 'out', `${program}.js`)], { DUBAN_URL: duban.base, DUBAN_TOKEN: duban.token }) && ok;
   } finally {
     const rc = await duban.stop();
     if (rc !== 0) {

@@ -36,10 +36,13 @@ const date = fc.oneof(
   fc.date({ min: new Date('1900-01-01T00:00:00Z'), max: new Date('2099-12-31T00:00:00Z'), noInvalidDate: true }).map((d) => d.toISOString().slice(0, 10)),
   fc.constantFrom('2018-12-04', '2020-12-31', '2020-02-29'),
 );
+// Reporting periods around the seed plan's years: months, quarters, ISO weeks.
+const period = fc.tuple(fc.integer({ min: 2017, max: 2021 }), fc.constantFrom('month', 'quarter', 'week'), fc.integer({ min: 1, max: 53 }))
+  .map(([y, kind, n]) => (kind === 'month' ? `${y}-${String(1 + (n % 12)).padStart(2, '0')}` : kind === 'quarter' ? `${y}-Q${1 + (n % 4)}` : `${y}-W${String(n).padStart(2, '0')}`));
 const dateTime = fc.date({ min: new Date('2018-01-01T00:00:00Z'), max: new Date('2030-12-31T00:00:00Z'), noInvalidDate: true }).map((d) => d.toISOString());
 
 // ---- the rows the requests aim at ----------------------------------------
-const pools = { plan: [], task: [], unit: [], leader: [], progress: [], token: [] };
+const pools = { plan: [], task: [], unit: [], leader: [], progress: [], token: [], closure: [], urge: [] };
 let adminTokenId = 0;
 
 function poolFor(name) {
@@ -82,6 +85,7 @@ function valueFor(schema, name = '') {
       if (schema.format === 'date') return date;
       if (schema.format === 'date-time') return dateTime;
       if (schema.pattern && name === 'sort') return sortValue(schema.pattern);
+      if (schema.pattern && name === 'period') return period;
       return text(schema.minLength ?? 0, Math.min(schema.maxLength ?? 80, 80));
     case 'array': {
       const items = schema.items ? valueFor(schema.items, name) : fc.jsonValue({ maxDepth: 0 });
@@ -133,6 +137,8 @@ function pathIds(path) {
   if (path.startsWith('/api/v1/leaders/')) return pools.leader;
   if (path.startsWith('/api/v1/progress-logs/')) return pools.progress;
   if (path.startsWith('/api/v1/tokens/')) return pools.token;
+  if (path.startsWith('/api/v1/closure-requests/')) return pools.closure;
+  if (path.startsWith('/api/v1/urges/')) return pools.urge;
   return [];
 }
 
@@ -154,6 +160,8 @@ function queryFor(o, valid) {
   const entries = params.map((p) => {
     const good = valueFor(p.schema, p.name).map(queryText);
     const value = valid ? good : fc.oneof({ weight: 3, arbitrary: good }, { weight: 1, arbitrary: BAD_QUERY });
+    // A valid request has every required parameter.
+    if (valid && p.required) return value.map((v) => [p.name, v]);
     return fc.option(value.map((v) => [p.name, v]), { freq: valid ? 1 : 2 });
   });
   const unknown = valid ? fc.constant(null)
@@ -323,6 +331,10 @@ async function setUp(duban) {
   const other = await post('/api/v1/tasks', { plan_id: pools.plan[1], title: '突出重点人群、重点区域', unit_ids: [pools.unit[0]] });
   pools.task.push(section, sub, task, other);
   pools.progress.push(await post(`/api/v1/tasks/${task}/progress-logs`, { unit_id: pools.unit[0], percent: 40, summary: '已完成建档立卡数据核准清洗' }));
+  // The supervision loop: a signature, a closure request waiting for a decision, an urge waiting for a reply.
+  await post(`/api/v1/tasks/${task}/acknowledgements`, { unit_id: pools.unit[1] });
+  pools.closure.push(await post(`/api/v1/tasks/${task}/closure-requests`, { unit_id: pools.unit[0], summary: '建档立卡数据已全面核准' }));
+  pools.urge.push(await post(`/api/v1/tasks/${task}/urges`, { unit_id: pools.unit[1], message: '请报送配合工作进展', reply_by: '2019-01-10' }));
   const me = await duban.request('GET', '/api/v1/tokens?limit=500');
   adminTokenId = JSON.parse(me.body).items.find((t) => t.name === 'prop').id;
   pools.token.push(await post('/api/v1/tokens', { name: '督查室', role: 'reader' }));
