@@ -77,25 +77,30 @@ static int negotiate(const struct _u_request *req, const char *const *offered, i
     return best;
 }
 
-/* Answers 406 naming what the route can give. */
-static int not_acceptable(const struct _u_request *req, struct _u_response *res, const char *const *offered, int n)
+/* The form the Accept header asks for: its index in offered (n of them);
+ * -1 after answering 406 naming them when none is acceptable. */
+static int form_or_reply(const struct _u_request *req, struct _u_response *res, const char *const *offered, int n)
 {
+    int form = negotiate(req, offered, n);
+    if (form >= 0)
+        return form;
     char detail[256] = "this report is available as";
     for (int i = 0; i < n; i++) {
         size_t used = strlen(detail);
         snprintf(detail + used, sizeof detail - used, "%s %s", i ? (i + 1 == n ? " or" : ",") : "", offered[i]);
     }
-    return reply_problem(req, res, 406, detail, NULL);
+    reply_problem(req, res, 406, detail, NULL);
+    return -1;
 }
 
-/* Answers text made by the model (freed here), or the call's failure. */
-static int reply_rendered(const struct _u_request *req, struct _u_response *res, struct call *c, char *text,
-                          const char *type)
+/* Answers the outcome of a call that made text of this media type (the
+ * text is freed here), and clears the call. */
+static int reply_text_call(const struct _u_request *req, struct _u_response *res, struct call *c, duban_status s,
+                           char *text, const char *type)
 {
     char content_type[64];
     snprintf(content_type, sizeof content_type, "%s; charset=utf-8", type);
-    int rc = text ? reply_text(res, 200, text, strlen(text), content_type)
-                  : reply_failure(req, res, c, call_fail(c, DUBAN_ERROR, "out of memory"));
+    int rc = s == DUBAN_OK ? reply_text(res, 200, text, strlen(text), content_type) : reply_failure(req, res, c, s);
     free(text);
     call_clear(c);
     return rc;
@@ -116,48 +121,44 @@ static int cb_missing_reports(const struct _u_request *req, struct _u_response *
 
 static const enum scorecard_kind unit_cards = SCORECARD_UNITS, leader_cards = SCORECARD_LEADERS;
 
+/* JSON, or CSV for Accept: text/csv. */
 static int cb_scorecard(const struct _u_request *req, struct _u_response *res, void *ctx)
 {
     struct app *app = ((struct route_ctx *)ctx)->app;
     enum scorecard_kind kind = *(const enum scorecard_kind *)((struct route_ctx *)ctx)->target;
     static const char *const offered[] = {"application/json", "text/csv"};
     struct param_list q;
-    if (query_or_reply(req, res, &q) != 0)
+    int form;
+    if (query_or_reply(req, res, &q) != 0 || (form = form_or_reply(req, res, offered, 2)) < 0)
         return U_CALLBACK_COMPLETE;
-    int type = negotiate(req, offered, 2);
-    if (type < 0)
-        return not_acceptable(req, res, offered, 2);
     struct call c;
     call_for_request(&c, res, app);
     json_t *body = NULL;
-    duban_status s = scorecard_get(&c, kind, &q, &body);
-    if (s != DUBAN_OK || type == 0)
-        return reply_call(req, res, &c, s, body, 200, 0);
-    char *csv = scorecard_csv(kind, body);
-    json_decref(body);
-    return reply_rendered(req, res, &c, csv, offered[type]);
+    char *csv = NULL;
+    duban_status s = form == 0 ? scorecard_get(&c, kind, &q, &body) : scorecard_csv(&c, kind, &q, &csv);
+    return form == 0 ? reply_call(req, res, &c, s, body, 200, 0) : reply_text_call(req, res, &c, s, csv, offered[form]);
 }
 
+/* JSON, Chinese plain text or Markdown, by Accept. */
 static int cb_bulletin(const struct _u_request *req, struct _u_response *res, void *ctx)
 {
     struct app *app = ((struct route_ctx *)ctx)->app;
+    /* in the order of enum bulletin_format */
     static const char *const offered[] = {"application/json", "text/plain", "text/markdown"};
     struct param_list q;
     int64_t id;
-    if (path_id_or_reply(req, res, &id) != 0 || query_or_reply(req, res, &q) != 0)
+    int form;
+    if (path_id_or_reply(req, res, &id) != 0 || query_or_reply(req, res, &q) != 0 ||
+        (form = form_or_reply(req, res, offered, 3)) < 0)
         return U_CALLBACK_COMPLETE;
-    int type = negotiate(req, offered, 3);
-    if (type < 0)
-        return not_acceptable(req, res, offered, 3);
     struct call c;
     call_for_request(&c, res, app);
     json_t *body = NULL;
-    duban_status s = bulletin_get(&c, id, &q, &body);
-    if (s != DUBAN_OK || type == 0)
-        return reply_call(req, res, &c, s, body, 200, 0);
-    char *text = bulletin_render(body, type == 1 ? BULLETIN_TEXT : BULLETIN_MARKDOWN);
-    json_decref(body);
-    return reply_rendered(req, res, &c, text, offered[type]);
+    char *text = NULL;
+    duban_status s = form == BULLETIN_JSON ? bulletin_get(&c, id, &q, &body)
+                                           : bulletin_text(&c, id, &q, (enum bulletin_format)form, &text);
+    return form == BULLETIN_JSON ? reply_call(req, res, &c, s, body, 200, 0)
+                                 : reply_text_call(req, res, &c, s, text, offered[form]);
 }
 
 void supervision_reports_register(struct router *r)

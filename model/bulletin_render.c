@@ -1,11 +1,12 @@
-/* A bulletin (model/bulletin.c) as a Chinese document ready to circulate:
- * plain text, or Markdown with the same sections. Pure: it reads only the
- * document, so the same document always gives the same bytes. */
+/* A bulletin (model/bulletin.c, with its extra members) as a Chinese
+ * document ready to circulate: plain text, or Markdown with the same
+ * sections. Pure: it reads only the document, so the same document always
+ * gives the same bytes. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/supervision_reports.h"
+#include "model/report_window.h"
 
 /* The document being written. */
 struct out {
@@ -107,12 +108,17 @@ static void title(struct out *o, const json_t *doc)
         fputs(o->md ? "  \n" : "\n", o->f);
     }
     fputs("报告期：", o->f);
-    chinese_period(o->f, str(doc, "period"));
-    fputs("（", o->f);
-    chinese_date(o->f, str(doc, "period_start"));
-    fputs("至", o->f);
-    chinese_date(o->f, str(doc, "period_end"));
-    fputs(o->md ? "）  \n截至：" : "）\n截至：", o->f);
+    if (*str(doc, "period")) {
+        chinese_period(o->f, str(doc, "period"));
+        fputs("（", o->f);
+        chinese_date(o->f, str(doc, "period_start"));
+        fputs("至", o->f);
+        chinese_date(o->f, str(doc, "period_end"));
+        fputs("）", o->f);
+    } else {
+        fputs("方案未设定报送周期", o->f);
+    }
+    fputs(o->md ? "  \n截至：" : "\n截至：", o->f);
     chinese_date(o->f, str(doc, "as_of"));
     fputs("\n", o->f);
 }
@@ -130,7 +136,7 @@ static void totals(struct out *o, const json_t *doc)
             num(w, "red"), num(w, "yellow"), num(w, "blue"), num(w, "none"));
 }
 
-/* The name of a warning reason's code. */
+/* The name of a warning reason's code, for a reason without detail. */
 static const char *reason_name(const char *code)
 {
     static const char *const names[][2] = {
@@ -152,33 +158,50 @@ static void task_name(struct out *o, const json_t *task, int cell)
     inline_text(o, str(task, "title"), cell);
 }
 
-/* The red or yellow tasks by lead unit, each with its reasons. */
-static void warned(struct out *o, int n, const char *heading, const json_t *groups)
+/* The number of tasks of a colour in a group of the attention list. */
+static size_t coloured(const json_t *group, const char *colour)
 {
-    section(o, n, heading);
-    if (none(o, groups))
-        return;
+    size_t i, n = 0;
+    const json_t *task;
+    json_array_foreach(json_object_get(group, "tasks"), i, task)
+        n += strcmp(str(task, "warning"), colour) == 0;
+    return n;
+}
+
+/* The tasks of one colour by lead unit, each with its reasons. */
+static void warned(struct out *o, int n, const char *heading, const json_t *doc, const char *colour)
+{
+    const json_t *groups = json_object_get(doc, "attention");
     size_t i, k, r;
+    int shown = 0;
     const json_t *g, *task, *reason;
+    section(o, n, heading);
     json_array_foreach(groups, i, g) {
-        fputs(o->md && i ? "\n### （" : o->md ? "### （" : "（", o->f);
-        chinese_number(o->f, (int)i + 1);
+        size_t count = coloured(g, colour);
+        if (!count)
+            continue;
+        fputs(o->md && shown ? "\n### （" : o->md ? "### （" : "（", o->f);
+        chinese_number(o->f, ++shown);
         fputs("）", o->f);
         inline_text(o, json_is_null(json_object_get(g, "unit_id")) ? "未明确牵头单位" : str(g, "unit_name"), 0);
-        fprintf(o->f, "（%zu项）\n%s", json_array_size(json_object_get(g, "tasks")), o->md ? "\n" : "");
+        fprintf(o->f, "（%zu项）\n%s", count, o->md ? "\n" : "");
+        int number = 0;
         json_array_foreach(json_object_get(g, "tasks"), k, task) {
-            fprintf(o->f, "%s%zu. ", o->md ? "" : "　　", k + 1);
+            if (strcmp(str(task, "warning"), colour) != 0)
+                continue;
+            fprintf(o->f, "%s%d. ", o->md ? "" : "　　", ++number);
             task_name(o, task, 0);
             fputs("\n", o->f);
             json_array_foreach(json_object_get(task, "reasons"), r, reason) {
-                fprintf(o->f, "%s%s", o->md ? "   - " : "　　　　", reason_name(str(reason, "code")));
-                if (*str(reason, "detail")) {
-                    fputs("：", o->f);
-                    inline_text(o, str(reason, "detail"), 0);
-                }
+                fputs(o->md ? "   - " : "　　　　", o->f);
+                inline_text(o, *str(reason, "detail") ? str(reason, "detail") : reason_name(str(reason, "code")), 0);
                 fputs("\n", o->f);
             }
         }
+    }
+    if (!shown) {
+        paragraph(o);
+        fputs("无。\n", o->f);
     }
 }
 
@@ -186,12 +209,17 @@ static void missing_reports(struct out *o, int n, const json_t *doc)
 {
     const json_t *items = json_object_get(doc, "missing_reports");
     section(o, n, "未按期报送进展情况");
+    if (!*str(doc, "period")) {
+        paragraph(o);
+        fputs("方案未设定报送周期。\n", o->f);
+        return;
+    }
     if (none(o, items))
         return;
     paragraph(o);
     chinese_period(o->f, str(doc, "period"));
-    fprintf(o->f, "应报未报%zu次：\n%s", json_array_size(items),
-            o->md ? "\n| 序号 | 牵头单位 | 任务 | 报告期 | 报送期限 |\n|---|---|---|---|---|\n" : "");
+    fprintf(o->f, "应报未报%zu项：\n%s", json_array_size(items),
+            o->md ? "\n| 序号 | 牵头单位 | 任务 | 报送期限 |\n|---|---|---|---|\n" : "");
     size_t i;
     const json_t *m;
     json_array_foreach(items, i, m) {
@@ -199,19 +227,21 @@ static void missing_reports(struct out *o, int n, const json_t *doc)
         inline_text(o, str(m, "unit_name"), o->md);
         fputs(o->md ? " | " : "：", o->f);
         task_name(o, m, o->md);
-        fprintf(o->f, o->md ? " | %s | %s |\n" : "（%s，报送期限%s）\n", str(m, "period"), str(m, "due_on"));
+        fputs(o->md ? " | " : "（报送期限", o->f);
+        chinese_date(o->f, str(m, "due_on"));
+        fputs(o->md ? " |\n" : "）\n", o->f);
     }
 }
 
 static void ranking(struct out *o, int n, const json_t *doc)
 {
-    const json_t *r = json_object_get(doc, "ranking"), *items = json_object_get(r, "items");
+    const json_t *items = json_object_get(doc, "ranking");
     section(o, n, "考评排名");
     paragraph(o);
     fputs("考评期：", o->f);
-    chinese_date(o->f, str(r, "from"));
+    chinese_date(o->f, str(doc, "ranking_from"));
     fputs("至", o->f);
-    chinese_date(o->f, str(r, "to"));
+    chinese_date(o->f, str(doc, "as_of"));
     fputs("。\n", o->f);
     if (o->md && json_array_size(items))
         fputs("\n| 名次 | 单位 | 得分 | 牵头任务 | 按期完成 | 逾期完成 | 逾期未完成 | 应报送 | 按时报送 | 逾期报送 | 未报送 "
@@ -252,14 +282,14 @@ static void open_urges(struct out *o, int n, const json_t *doc)
         chinese_date(o->f, str(u, "urged_on"));
         fputs("催办，要求", o->f);
         chinese_date(o->f, str(u, "reply_by"));
-        fputs(json_is_true(json_object_get(u, "overdue")) ? "前回复，已逾期。\n" : "前回复。\n", o->f);
+        fputs(strcmp(str(u, "reply_by"), str(doc, "as_of")) < 0 ? "前回复，已逾期。\n" : "前回复。\n", o->f);
         fputs(o->md ? "   - 催办事项：" : "　　　　催办事项：", o->f);
         inline_text(o, str(u, "message"), 0);
         fputs("\n", o->f);
     }
 }
 
-char *bulletin_render(const json_t *doc, enum bulletin_format format)
+char *bulletin_render(const json_t *doc, int format)
 {
     char *text = NULL;
     size_t len = 0;
@@ -268,8 +298,8 @@ char *bulletin_render(const json_t *doc, enum bulletin_format format)
         return NULL;
     title(&o, doc);
     totals(&o, doc);
-    warned(&o, 2, "红色预警", json_object_get(doc, "red"));
-    warned(&o, 3, "黄色预警", json_object_get(doc, "yellow"));
+    warned(&o, 2, "红色预警", doc, "red");
+    warned(&o, 3, "黄色预警", doc, "yellow");
     missing_reports(&o, 4, doc);
     ranking(&o, 5, doc);
     open_urges(&o, 6, doc);

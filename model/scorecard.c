@@ -17,12 +17,11 @@
  *                 migration 0008): on time, late or missing, counting only
  *                 the progress logs written by the end of as_of;
  *                 reports_expected = on_time + late + missing
- *   urges_*       the urges about those tasks created within the window (for
- *                 a unit, those sent to it; for a leader, all of them);
- *                 answered on time when replied_at's day is on or before
- *                 reply_by and on or before as_of
+ *   urges_*       the urges sent to each task's lead unit about it, created
+ *                 within the window; answered on time when replied_at's day
+ *                 is on or before reply_by and on or before as_of
  *   score, rank   supervision_score (migration 0008) and the competition
- *                 rank by score (1, 1, 3), best first, ties by id
+ *                 rank by score (1, 1, 3), best first, ties by name then id
  *
  * So led = open + done_on_time + done_late + the tasks cancelled by `to` or
  * done before `from`. */
@@ -31,7 +30,6 @@
 #include <string.h>
 
 #include "model/report_window.h"
-#include "model/resource_def.h"
 #include "model/supervision_reports.h"
 
 /* The members of a row, in their order; the first is unit_id or leader_id. */
@@ -41,19 +39,15 @@ static const char *const COLUMNS[] = {
 };
 enum { NCOLUMNS = sizeof COLUMNS / sizeof *COLUMNS };
 
-/* How the rows of a kind are made: who (w) a task belongs to, and which of
- * the task's urges (u) they received. */
+/* How the rows of a kind are made: their key, and who (w) a task counts for. */
 struct scorecard_def {
     const char *key;
     const char *join;
-    const char *urges;
 };
 
 static const struct scorecard_def DEFS[] = {
-    [SCORECARD_UNITS] = {"unit_id", "JOIN task_unit a ON a.task_id = t.id AND a.position = 1 JOIN unit w ON w.id = a.unit_id",
-                         " AND u.unit_id = w.id"},
-    [SCORECARD_LEADERS] = {"leader_id", "JOIN task_leader a ON a.task_id = t.id JOIN leader w ON w.id = a.leader_id",
-                           ""},
+    [SCORECARD_UNITS] = {"unit_id", "JOIN task_unit a ON a.task_id = t.id AND a.position = 1 JOIN unit w ON w.id = a.unit_id"},
+    [SCORECARD_LEADERS] = {"leader_id", "JOIN task_leader a ON a.task_id = t.id JOIN leader w ON w.id = a.leader_id"},
 };
 
 /* The counts of each one's tasks (see the top of this file). */
@@ -73,21 +67,22 @@ static const char COUNTS_SQL[] =
     " FROM task_report_periods(p, t, q.wfrom, q.wto, q.as_of) x) r "
     "CROSS JOIN LATERAL (SELECT count(*) AS received, count(*) FILTER (WHERE u.replied_at::date <= u.reply_by "
     " AND u.replied_at::date <= q.as_of) AS answered "
-    " FROM urge u WHERE u.task_id = t.id%s AND u.created_at::date BETWEEN q.wfrom AND q.wto) g "
+    " FROM urge u JOIN task_unit l ON l.task_id = u.task_id AND l.unit_id = u.unit_id AND l.position = 1 "
+    " WHERE u.task_id = t.id AND u.created_at::date BETWEEN q.wfrom AND q.wto) g "
     "WHERE p.id = q.plan_id AND task_assigned_on(p, t) <= q.wto GROUP BY w.id, w.name";
 
 void scorecard_sql(char *buf, size_t size, enum scorecard_kind kind)
 {
     const struct scorecard_def *d = &DEFS[kind];
     char counts[sizeof COUNTS_SQL + 256];
-    snprintf(counts, sizeof counts, COUNTS_SQL, d->join, d->urges);
+    snprintf(counts, sizeof counts, COUNTS_SQL, d->join);
     snprintf(buf, size,
              "(SELECT coalesce(json_agg(json_build_object('%s', s.id, 'name', s.name, 'led', s.led, 'open', s.open, "
              "'done_on_time', s.done_on_time, 'done_late', s.done_late, 'overdue_open', s.overdue_open, "
              "'reports_expected', s.reports_expected, 'reports_on_time', s.reports_on_time, "
              "'reports_late', s.reports_late, 'reports_missing', s.reports_missing, "
              "'urges_received', s.urges_received, 'urges_answered_on_time', s.urges_answered_on_time, "
-             "'score', s.score, 'rank', s.rank) ORDER BY s.rank, s.id), '[]') "
+             "'score', s.score, 'rank', s.rank) ORDER BY s.rank, s.name, s.id), '[]') "
              "FROM (SELECT c.*, rank() OVER (ORDER BY c.score DESC) AS rank "
              "FROM (SELECT n.*, supervision_score(n.done_on_time, n.done_late, n.overdue_open, n.open, "
              "n.reports_on_time, n.reports_expected, n.urges_answered_on_time, n.urges_received) AS score "
@@ -95,39 +90,15 @@ void scorecard_sql(char *buf, size_t size, enum scorecard_kind kind)
              d->key, counts);
 }
 
-struct scorecard_query {
-    enum scorecard_kind kind;
-    const struct report_request *rq;
-    json_t **out;
-};
-
-static duban_status scorecard_work(struct call *c, PGconn *conn, void *arg)
-{
-    struct scorecard_query *a = arg;
-    struct report_window w;
-    duban_status s = report_window_resolve(c, conn, a->rq, &w);
-    if (s != DUBAN_OK)
-        return s;
-    char rows[6144], sql[6400];
-    scorecard_sql(rows, sizeof rows, a->kind);
-    snprintf(sql, sizeof sql,
-             REPORT_Q "SELECT json_build_object('plan_id', q.plan_id, 'from', q.wfrom, 'to', q.wto, "
-             "'as_of', q.as_of, 'items', %s) FROM q",
-             rows);
-    const char *values[REPORT_NVALUES];
-    report_values(&w, values);
-    return query_json(c, conn, a->out, sql, REPORT_NVALUES, values);
-}
-
 duban_status scorecard_get(struct call *c, enum scorecard_kind kind, const struct param_list *q, json_t **out)
 {
-    struct report_request rq;
-    *out = NULL;
-    duban_status s = report_request_read(c, q, REPORT_PLAN_ID | REPORT_AS_OF | REPORT_WINDOW, &rq);
-    if (s != DUBAN_OK)
-        return s;
-    struct scorecard_query a = {kind, &rq, out};
-    return db_read(c, scorecard_work, &a);
+    char rows[6144], sql[6400];
+    scorecard_sql(rows, sizeof rows, kind);
+    snprintf(sql, sizeof sql,
+             REPORT_Q "SELECT json_build_object('plan_id', q.plan_id, 'from', q.wfrom, 'to', q.wto, 'items', %s) "
+             "FROM q",
+             rows);
+    return report_run(c, q, REPORT_PLAN_ID | REPORT_AS_OF | REPORT_WINDOW, 0, sql, out);
 }
 
 /* Writes one CSV field, quoted (quotes doubled) when it holds a comma, a
@@ -159,7 +130,9 @@ static void csv_value(FILE *f, const json_t *v)
         fprintf(f, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
 }
 
-char *scorecard_csv(enum scorecard_kind kind, const json_t *doc)
+/* The rows of doc, a scorecard of kind (an enum scorecard_kind), as CSV;
+ * NULL when out of memory. */
+static char *csv_of(const json_t *doc, int kind)
 {
     char *text = NULL;
     size_t len = 0;
@@ -185,4 +158,11 @@ char *scorecard_csv(enum scorecard_kind kind, const json_t *doc)
         return NULL;
     }
     return text;
+}
+
+duban_status scorecard_csv(struct call *c, enum scorecard_kind kind, const struct param_list *q, char **out)
+{
+    json_t *doc = NULL;
+    duban_status s = scorecard_get(c, kind, q, &doc);
+    return report_text(c, s, doc, csv_of, (int)kind, out);
 }

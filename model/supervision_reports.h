@@ -10,33 +10,34 @@
 #include "model/call.h"
 #include "model/params.h"
 
-/* Missing reports: q holds plan_id (required), period, as_of, limit and
- * offset. *out (new reference) is {items, total, limit, offset}, each item
- * {task_id, path, unit_id, unit_name, period, due_on}. */
+/* Missing reports: q holds plan_id (required), period and as_of. *out
+ * (new reference) is {plan_id, period, as_of, items}, each item {task_id,
+ * path, unit_id, unit_name, period, due_on}, in path order; period is null
+ * when none was asked for and the plan's cadence is none. */
 duban_status missing_reports_list(struct call *c, const struct param_list *q, json_t **out);
 
 /* Scorecards are per unit or per leader. */
 enum scorecard_kind { SCORECARD_UNITS, SCORECARD_LEADERS };
 
 /* A scorecard: q holds plan_id (required), from, to and as_of. *out (new
- * reference) is {plan_id, from, to, as_of, items}, the rows best first
- * with the members of supervision.md. */
+ * reference) is {plan_id, from, to, items}, the rows best first with the
+ * members of supervision.md. */
 duban_status scorecard_get(struct call *c, enum scorecard_kind kind, const struct param_list *q, json_t **out);
 
-/* The rows of a scorecard (as scorecard_get made it) as CSV: a header row
- * of the member names, then one row each, CRLF after every row. NULL when
- * out of memory; the caller frees it. */
-char *scorecard_csv(enum scorecard_kind kind, const json_t *doc);
+/* The same rows as CSV: *out (malloc'd, the caller frees it) is a header
+ * row of the member names, then one row each, CRLF after every row. */
+duban_status scorecard_csv(struct call *c, enum scorecard_kind kind, const struct param_list *q, char **out);
+
+enum bulletin_format { BULLETIN_JSON, BULLETIN_TEXT, BULLETIN_MARKDOWN };
 
 /* A plan's bulletin for a period: q holds period and as_of. *out (new
  * reference) is the bulletin as JSON (see model/bulletin.c). */
 duban_status bulletin_get(struct call *c, int64_t plan_id, const struct param_list *q, json_t **out);
 
-enum bulletin_format { BULLETIN_TEXT, BULLETIN_MARKDOWN };
-
-/* The bulletin (as bulletin_get made it) as a Chinese document ready to
- * circulate, plain text or Markdown. NULL when out of memory; the caller
- * frees it. The same document gives the same bytes. */
-char *bulletin_render(const json_t *doc, enum bulletin_format format);
+/* The same bulletin as a Chinese document ready to circulate, plain text
+ * or Markdown: *out (malloc'd, the caller frees it). The same plan, period
+ * and as_of give the same bytes. */
+duban_status bulletin_text(struct call *c, int64_t plan_id, const struct param_list *q,
+                           enum bulletin_format format, char **out);
 
 #endif
