@@ -11,6 +11,7 @@ struct db;
 struct ratelimit;
 struct token_cache;
 struct router;
+struct change_hub;
 
 struct app {
     struct config cfg;
@@ -18,6 +19,7 @@ struct app {
     struct router *router;
     struct ratelimit *ratelimit;
     struct token_cache *tokens;   /* authenticated tokens, or NULL */
+    struct change_hub *changes;   /* follows the change feed for the streams */
     atomic_int in_flight;          /* requests begun (headers read) and not finished */
     atomic_long requests_total;
     atomic_long responses_5xx;

@@ -42,6 +42,8 @@ static const struct setting settings[] = {
     {"DUBAN_CORS_ORIGINS", "", "browser origins allowed to call the API, comma-separated", TEXT, 0, 0, FIELD(cors_origins)},
     {"DUBAN_GZIP_LEVEL", "6", "zlib level (1-9) of answers compressed for clients that accept gzip or deflate; 0 compresses none", INTEGER, 0, 9, FIELD(gzip_level)},
     {"DUBAN_GZIP_MIN_BYTES", "1024", "bodies smaller than this are sent uncompressed", INTEGER, 0, 64L << 20, FIELD(gzip_min_bytes)},
+    {"DUBAN_MAX_STREAMS", "256", "change streams (GET /api/v1/changes/stream) open at most; one more is refused with 503", INTEGER, 0, 10000, FIELD(max_streams)},
+    {"DUBAN_CHANGES_RETENTION_DAYS", "30", "days change events are kept; a cursor older than this is refused with 410", INTEGER, 1, 3650, FIELD(changes_retention_days)},
 };
 
 /* Parses a whole decimal integer within [min, max]; 0 on success. */

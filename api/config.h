@@ -27,6 +27,8 @@ struct config {
     char cors_origins[1024];   /* comma-separated; empty allows none */
     int gzip_level;            /* zlib level of compressed answers; 0 sends none */
     size_t gzip_min_bytes;     /* smaller bodies go uncompressed */
+    int max_streams;           /* change streams open at most */
+    int changes_retention_days; /* change events older than this are purged */
 };
 
 /* Fills cfg from the environment. Writes one line per bad variable to err,

@@ -8,6 +8,7 @@
 #include "api/commands.h"
 #include "api/ratelimit.h"
 #include "api/server.h"
+#include "model/change_hub.h"
 #include "model/db.h"
 #include "model/idempotency.h"
 #include "model/log.h"
@@ -53,13 +54,18 @@ static int cmd_serve(struct app *app, int argc, char **argv)
         return 1;
     app->ratelimit = ratelimit_new(app->cfg.rate_limit_per_min);
     app->tokens = token_cache_start(app->cfg.database_url, TOKEN_CACHE_TTL_S);
+    struct change_hub_config changes = {app->cfg.database_url, app->cfg.max_streams, app->cfg.changes_retention_days,
+                                        app->cfg.timezone};
+    app->changes = change_hub_start(app->db, &changes);
     struct _u_instance instance;
-    if (!app->ratelimit || !app->tokens || server_init(&instance, app) != 0 || server_start(&instance, app) != 0)
+    if (!app->ratelimit || !app->tokens || !app->changes || server_init(&instance, app) != 0 || server_start(&instance, app) != 0)
         return 1;
     int sig = 0;
     sigwait(&stop, &sig);
     log_msg(LOG_INFO, "stopping on signal %d", sig);
+    change_hub_stop(app->changes);   /* streams end first: they would hold the drain up */
     server_stop(&instance, app, DRAIN_MS);
+    change_hub_free(app->changes);
     token_cache_stop(app->tokens);
     ratelimit_free(app->ratelimit);
     return 0;

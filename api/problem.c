@@ -17,6 +17,7 @@ static const char *title_of(int status)
     case 405: return "Method Not Allowed";
     case 406: return "Not Acceptable";
     case 409: return "Conflict";
+    case 410: return "Gone";
     case 412: return "Precondition Failed";
     case 413: return "Content Too Large";
     case 415: return "Unsupported Media Type";
@@ -88,6 +89,7 @@ int problem_http_status(duban_status s)
     case DUBAN_CONFLICT: return 409;
     case DUBAN_STALE: return 412;
     case DUBAN_FORBIDDEN: return 403;
+    case DUBAN_GONE: return 410;
     case DUBAN_UNAVAILABLE: return 503;
     case DUBAN_ERROR: break;
     }

@@ -14,5 +14,6 @@ void reports_register(struct router *r);
 void merge_register(struct router *r);
 void supervision_reports_register(struct router *r);
 void supervision_actions_register(struct router *r);
+void changes_register(struct router *r);
 
 #endif

@@ -60,6 +60,7 @@ int server_init(struct _u_instance *instance, struct app *app)
     merge_register(app->router);
     supervision_reports_register(app->router);
     supervision_actions_register(app->router);
+    changes_register(app->router);
     router_finish(app->router);
     return 0;
 }
@@ -177,7 +178,8 @@ int server_start(struct _u_instance *instance, struct app *app)
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)request_ended, app},
         {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)request_begun, app},
         {MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONNECTION_MEMORY, NULL},
-        {MHD_OPTION_CONNECTION_LIMIT, app->cfg.max_connections, NULL},
+        /* change streams come on top: they never take an ordinary request's place */
+        {MHD_OPTION_CONNECTION_LIMIT, app->cfg.max_connections + app->cfg.max_streams, NULL},
         {MHD_OPTION_CONNECTION_TIMEOUT, app->cfg.idle_timeout_s, NULL},
         {MHD_OPTION_THREAD_STACK_SIZE, THREAD_STACK_BYTES, NULL},
         {MHD_OPTION_LISTEN_BACKLOG_SIZE, LISTEN_BACKLOG, NULL},

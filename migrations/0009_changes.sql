@@ -9,8 +9,10 @@
 -- `data` is filled at the end of the writing transaction by duban (the
 -- statement it sends before COMMIT renders each event's entity with the
 -- same SQL as its reads). Until then it is null, except for an
--- acknowledgement, whose unit id it holds (an acknowledgement is the pair
--- task_id, unit_id; its entity_id is the task's, as in the journal).
+-- acknowledgement, where it holds '#' and the unit id (an acknowledgement
+-- is the pair task_id, unit_id; its entity_id is the task's, as in the
+-- journal). Events written by SQL run outside duban stay so, and are
+-- rendered when read.
 CREATE TABLE change_event (
     xid         xid8 NOT NULL DEFAULT pg_current_xact_id(),   -- the writing transaction
     seq         bigint GENERATED ALWAYS AS IDENTITY,           -- order within it
@@ -54,6 +56,13 @@ $$;
 -- then deleted leaves no event). An UPDATE that leaves the version alone
 -- (a task's doc rendered again, a derived column kept) changes nothing a
 -- client sees. A tombstone's version is the last one + 1.
+--
+-- An entity's events must follow each other in feed order as its versions
+-- do. A transaction that got its xid before another one, but writes the
+-- row only after that one committed its own write of it (it waited for the
+-- row's lock), would show the newer version first: it fails as a
+-- serialization failure instead, and is retried (duban retries those) with
+-- a new xid, after the other's.
 CREATE FUNCTION change_record() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     r record;
@@ -61,14 +70,14 @@ DECLARE
     eid bigint;
     ver integer;
     plan_of bigint;
-    unit_key text;          -- an acknowledgement's unit, until rendered
+    unit_key text;          -- '#' and an acknowledgement's unit, until rendered
     kind text := CASE TG_OP WHEN 'INSERT' THEN 'created' WHEN 'UPDATE' THEN 'updated' ELSE 'deleted' END;
     prior record;
 BEGIN
     IF TG_OP = 'DELETE' THEN r := OLD; ELSE r := NEW; END IF;
     IF ent = 'acknowledgement' THEN
         eid := r.task_id;
-        unit_key := r.unit_id::text;
+        unit_key := '#' || r.unit_id;
         ver := CASE TG_OP WHEN 'DELETE' THEN 2 ELSE 1 END;
     ELSE
         IF TG_OP = 'UPDATE' AND NEW.version = OLD.version THEN
@@ -85,10 +94,14 @@ BEGIN
         plan_of := change_plan_of_task(r.task_id);
     END IF;
 
-    SELECT e.seq, e.type INTO prior FROM change_event e
-    WHERE e.entity = TG_TABLE_NAME AND e.entity_id = eid AND e.xid = pg_current_xact_id()
-      AND (unit_key IS NULL OR e.data = unit_key);
-    IF NOT FOUND THEN
+    SELECT e.xid, e.seq, e.type INTO prior FROM change_event e
+    WHERE e.entity = ent AND e.entity_id = eid AND e.xid >= pg_current_xact_id()
+      AND (unit_key IS NULL OR e.data = unit_key)
+    ORDER BY e.xid DESC LIMIT 1;
+    IF FOUND AND prior.xid > pg_current_xact_id() THEN
+        RAISE EXCEPTION '% % was changed by a later transaction that committed first', ent, eid
+            USING ERRCODE = 'serialization_failure';
+    ELSIF NOT FOUND THEN
         INSERT INTO change_event (type, entity, entity_id, version, plan_id, request_id, data)
         VALUES (ent || '.' || kind, ent, eid, ver, plan_of,
                 nullif(current_setting('duban.request_id', true), ''), unit_key);
@@ -135,4 +148,22 @@ CREATE FUNCTION change_purge(cutoff timestamptz, batch integer) RETURNS bigint L
          mark AS (UPDATE change_feed f SET purged_xid = last.xid, purged_seq = last.seq FROM last
                   WHERE (f.purged_xid, f.purged_seq) < (last.xid, last.seq))
     SELECT count(*) FROM purged
+$$;
+
+-- A cursor: the position (xid, seq) in this database's feed, as base64url
+-- of "xid.seq.feed", opaque to clients.
+CREATE FUNCTION change_cursor(x xid8, s bigint) RETURNS text LANGUAGE sql STABLE AS $$
+    SELECT translate(rtrim(encode(convert_to(x::text || '.' || s || '.' || f.feed, 'UTF8'), 'base64'), '='), '+/', '-_')
+    FROM change_feed f
+$$;
+
+-- Event e as clients get it (an item of the feed, an event of the stream,
+-- a webhook's body), with `data` its entity's representation text (JSON),
+-- or null.
+CREATE FUNCTION change_json(e change_event, data text) RETURNS text LANGUAGE sql STABLE AS $$
+    SELECT '{"cursor":"' || change_cursor(e.xid, e.seq) || '","id":"' || e.id || '","type":' || to_json(e.type)
+           || ',"entity":' || to_json(e.entity) || ',"entity_id":' || e.entity_id
+           || ',"version":' || coalesce(e.version::text, 'null')
+           || ',"occurred_at":"' || rfc3339(e.occurred_at) || '","request_id":'
+           || coalesce(to_json(e.request_id)::text, 'null') || ',"data":' || coalesce(data, 'null') || '}'
 $$;

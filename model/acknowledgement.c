@@ -20,6 +20,8 @@ struct replay {
     "json_build_object('task_id', a.task_id, 'unit_id', a.unit_id, "                                   \
     "'acknowledged_at', rfc3339(a.acknowledged_at))"
 
+const char acknowledgement_json[] = ACKNOWLEDGEMENT_JSON;
+
 /* One attempt: the checks, then the signature unless there is one. */
 static duban_status acknowledge_work(struct call *c, PGconn *conn, void *arg, struct created *out)
 {

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "model/change_sql.h"
 #include "model/log.h"
 #include "model/statements.h"
 
@@ -512,6 +513,30 @@ static duban_status collect_pipeline(struct call *c, PGconn *conn)
 static const char SET_ACTOR[] = "SELECT set_config('duban.token_id', $1, true), set_config('duban.token_name', $2, true), "
                                 "set_config('duban.request_id', $3, true)";
 
+/* In a pipeline: queues sql, by name on a pooled connection (its
+ * preparation queued first, the first time: *fresh is then set). */
+static int queue_prepared(PGconn *conn, const char *sql, int nparams, const char *const *params, int *fresh)
+{
+    struct statements *prepared = held && held->conn == conn ? held->prepared : NULL;
+    const char *name = prepared ? statements_name(prepared, sql, fresh) : NULL;
+    return (!*fresh || PQsendPrepare(conn, name, sql, nparams, NULL)) &&
+           (name ? PQsendQueryPrepared(conn, name, nparams, params, NULL, NULL, 0)
+                 : PQsendQueryParams(conn, sql, nparams, NULL, params, NULL, NULL, 0));
+}
+
+/* Ends a pipeline of one round trip whose sending went as `sent` says:
+ * collects its results; a statement prepared in it (`fresh`) is forgotten
+ * again when it failed. */
+static duban_status finish_pipeline(struct call *c, PGconn *conn, int sent, const char *sql, int fresh)
+{
+    duban_status s = sent ? collect_pipeline(c, conn) : failure_status(c, conn, NULL);
+    if (!sent && PQpipelineStatus(conn) != PQ_PIPELINE_OFF && !PQexitPipelineMode(conn))
+        c->connection_lost = 1;
+    if (s != DUBAN_OK && fresh && held && held->conn == conn)
+        statements_forget(held->prepared, sql);
+    return s;
+}
+
 /* Opens a transaction and tells the audit triggers who is acting, in one
  * round trip: BEGIN and the settings go out in one pipeline (the settings
  * prepared on the pooled connection, in that pipeline the first time). */
@@ -523,20 +548,25 @@ static duban_status begin(struct call *c, PGconn *conn)
     snprintf(token_id, sizeof token_id, "%lld", (long long)c->token_id);
     const char *params[] = {token_id, c->token_name ? c->token_name : "", c->request_id ? c->request_id : ""};
     int fresh = 0;
-    struct statements *prepared = held && held->conn == conn ? held->prepared : NULL;
-    const char *name = prepared ? statements_name(prepared, SET_ACTOR, &fresh) : NULL;
     int sent = PQenterPipelineMode(conn) && PQsendQueryParams(conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) &&
-               (!fresh || PQsendPrepare(conn, name, SET_ACTOR, 3, NULL)) &&
-               (name ? PQsendQueryPrepared(conn, name, 3, params, NULL, NULL, 0)
-                     : PQsendQueryParams(conn, SET_ACTOR, 3, NULL, params, NULL, NULL, 0)) &&
-               PQpipelineSync(conn);
-    duban_status s = sent ? collect_pipeline(c, conn) : failure_status(c, conn, NULL);
-    if (!sent && PQpipelineStatus(conn) != PQ_PIPELINE_OFF && !PQexitPipelineMode(conn))
-        c->connection_lost = 1;
-    if (s != DUBAN_OK && fresh)
-        statements_forget(prepared, SET_ACTOR);
-    return s;
+               queue_prepared(conn, SET_ACTOR, 3, params, &fresh) && PQpipelineSync(conn);
+    return finish_pipeline(c, conn, sent, SET_ACTOR, fresh);
 }
+
+/* Renders the change events the transaction wrote (migration 0009: each
+ * entity as its reads show it, model/change_render.c) and commits, in one
+ * round trip: the render statement and COMMIT go out in one pipeline. */
+static duban_status commit(struct call *c, PGconn *conn)
+{
+    if (out_of_time(c))
+        return DUBAN_UNAVAILABLE;
+    const char *render = change_render_sql();
+    int fresh = 0;
+    int sent = PQenterPipelineMode(conn) && queue_prepared(conn, render, 0, NULL, &fresh) &&
+               PQsendQueryParams(conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) && PQpipelineSync(conn);
+    return finish_pipeline(c, conn, sent, render, fresh);
+}
+
 
 duban_status db_write(struct call *c, db_work_fn work, void *arg)
 {
@@ -549,7 +579,7 @@ duban_status db_write(struct call *c, db_work_fn work, void *arg)
         if (s == DUBAN_OK)
             s = work(c, slot->conn, arg);
         if (s == DUBAN_OK)
-            s = db_run(c, slot->conn, "COMMIT", 0, NULL);
+            s = commit(c, slot->conn);
         if (s == DUBAN_OK || c->connection_lost)
             break;
         int again = retryable(c);

@@ -12,6 +12,7 @@ typedef enum duban_status {
     DUBAN_CONFLICT,       /* unique name taken, still referenced, duplicate */
     DUBAN_STALE,          /* the version given is not the current one */
     DUBAN_FORBIDDEN,      /* the actor may not do this to this row */
+    DUBAN_GONE,           /* no longer there to read: a feed cursor too old or of another feed */
     DUBAN_UNAVAILABLE,    /* database unreachable, timed out or overloaded */
     DUBAN_ERROR           /* anything else: a bug or an unexpected answer */
 } duban_status;

@@ -65,6 +65,9 @@ duban_status urge_reply(struct call *c, const struct action_request *in, const s
 
 /* Closure requests and urges as resources to read and list. */
 extern const struct resource closure_request_resource, urge_resource;
+/* The representation of acknowledgement row `a` (it has no id: its key is
+ * task_id and unit_id), an SQL expression. */
+extern const char acknowledgement_json[];
 extern const struct list_spec closure_request_list, urge_list;
 
 #endif

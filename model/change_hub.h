@@ -1,0 +1,56 @@
+/* Following the change feed as it grows, for every open stream at once.
+ *
+ * One thread per duban holds one database connection of its own (outside
+ * the pool) that LISTENs on duban_changes: each notification (and, while
+ * a transaction still running holds committed events back, a short poll
+ * until they may be read) makes it read the new events once, in feed
+ * order, into a bounded ring in memory, and wake the streams. A stream
+ * takes the events after its position from the ring, filtered, without a
+ * database connection; one that is behind the ring (resumed from an old
+ * cursor, or a slow client) reads pages through the pool until it has
+ * caught up. The same thread purges old events in small batches. */
+#ifndef DUBAN_CHANGE_HUB_H
+#define DUBAN_CHANGE_HUB_H
+
+#include "model/changes.h"
+
+struct db;
+struct change_hub;
+struct change_stream;
+
+struct change_hub_config {
+    const char *url;        /* the database (the listening connection) */
+    int max_streams;        /* streams open at most */
+    int retention_days;     /* events older than this are purged */
+    const char *timezone;   /* the session TimeZone, as the pool's */
+};
+
+/* Starts the hub's thread. NULL on allocation failure (a database that
+ * cannot be reached is retried by the thread). */
+struct change_hub *change_hub_start(struct db *db, const struct change_hub_config *config);
+
+/* Ends every stream (their next wait returns at once) and stops the
+ * thread; streams may still be closed afterwards. */
+void change_hub_stop(struct change_hub *hub);
+
+/* Frees the hub once every stream is closed. */
+void change_hub_free(struct change_hub *hub);
+
+/* Opens a stream after `cursor` (NULL: from the newest event now) for the
+ * events f lets through. DUBAN_UNAVAILABLE when max_streams are open;
+ * DUBAN_BAD_INPUT or DUBAN_GONE for a cursor changes_read refuses. *first
+ * holds the events to send first (those after the cursor, a page). */
+duban_status change_stream_open(struct change_hub *hub, struct call *c, const char *cursor,
+                                const struct change_filter *f, struct change_stream **out, struct change_page *first);
+
+/* Waits at most wait_ms for events after what the stream has been given,
+ * and gives them (out may be empty: nothing came). DUBAN_GONE when the
+ * hub is stopping (or the stream fell behind the purge): the stream ends. */
+duban_status change_stream_next(struct change_stream *s, int wait_ms, struct change_page *out);
+
+void change_stream_close(struct change_stream *s);
+
+/* Streams open now. */
+int change_hub_streams(struct change_hub *hub);
+
+#endif
