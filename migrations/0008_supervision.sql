@@ -364,13 +364,13 @@ UPDATE task SET doc = NULL;
 -- `day` count. A period is owed when the task's cadence (its own, else the
 -- plan's) is not none, the task was assigned (task_assigned_on) by the
 -- period's last day, and it was not closed before the period's first day.
+-- The lead unit's logs are read once per task, each mapped to its period
+-- (f), so that a state costs no probe of its own.
 CREATE FUNCTION task_report_periods(p plan, r task, lo date, hi date, day date)
 RETURNS TABLE (period text, starts_on date, ends_on date, due_on date, unit_id bigint, state text)
 LANGUAGE sql STABLE AS $$
     SELECT period_label(k.cadence, s.start), s.start, s.last, s.due, lead.unit_id,
-           CASE WHEN task_reported(r.id, lead.unit_id, s.start, s.due, day) THEN 'on_time'
-                WHEN task_reported(r.id, lead.unit_id, s.start, s.last, day) THEN 'late'
-                ELSE 'missing' END
+           CASE WHEN f.first IS NULL THEN 'missing' WHEN f.first <= s.due THEN 'on_time' ELSE 'late' END
     FROM (SELECT coalesce(r.report_cadence, p.report_cadence) AS cadence,
                  greatest(lo, task_assigned_on(p, r)) AS first, least(hi, day - 1) AS last) k
     JOIN task_unit lead ON lead.task_id = r.id AND lead.position = 1
@@ -378,6 +378,11 @@ LANGUAGE sql STABLE AS $$
                                        period_length(k.cadence)) AS g(start)
     CROSS JOIN LATERAL (SELECT g.start::date AS start, period_end(k.cadence, g.start::date) AS last,
                                period_due(k.cadence, p.report_day, g.start::date) AS due) s
+    LEFT JOIN LATERAL (SELECT period_start(k.cadence, l.reported_on) AS start, min(l.reported_on) AS first
+                       FROM progress_log l
+                       WHERE l.task_id = r.id AND l.unit_id = lead.unit_id AND l.created_at::date <= day
+                         AND l.reported_on BETWEEN period_start(k.cadence, k.first) AND k.last
+                       GROUP BY 1) f ON f.start = s.start
     WHERE k.cadence <> 'none' AND s.last BETWEEN lo AND k.last AND (r.closed_on IS NULL OR r.closed_on >= s.start)
 $$;
 
