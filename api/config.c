@@ -40,7 +40,7 @@ static const struct setting settings[] = {
     {"DUBAN_MAX_CONNECTIONS", "4000", "client connections at most", INTEGER, 16, 60000, FIELD(max_connections)},
     {"DUBAN_RATE_LIMIT_PER_MIN", "12000", "requests per token per minute, 0 for no limit", INTEGER, 0, 10000000, FIELD(rate_limit_per_min)},
     {"DUBAN_CORS_ORIGINS", "", "browser origins allowed to call the API, comma-separated", TEXT, 0, 0, FIELD(cors_origins)},
-    {"DUBAN_GZIP_LEVEL", "6", "zlib level (1-9) of answers compressed for clients that accept gzip or deflate; 0 compresses none", INTEGER, 0, 9, FIELD(gzip_level)},
+    {"DUBAN_GZIP_LEVEL", "1", "zlib level (1-9) of answers compressed for clients that accept gzip or deflate; 0 compresses none", INTEGER, 0, 9, FIELD(gzip_level)},
     {"DUBAN_GZIP_MIN_BYTES", "1024", "bodies smaller than this are sent uncompressed", INTEGER, 0, 64L << 20, FIELD(gzip_min_bytes)},
     {"DUBAN_MAX_STREAMS", "256", "change streams (GET /api/v1/changes/stream) open at most; one more is refused with 503", INTEGER, 0, 10000, FIELD(max_streams)},
     {"DUBAN_CHANGES_RETENTION_DAYS", "30", "days change events are kept; a cursor older than this is refused with 410", INTEGER, 1, 3650, FIELD(changes_retention_days)},
