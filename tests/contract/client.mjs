@@ -14,7 +14,7 @@ const work = join(process.env.CONTRACT_WORK_DIR || join(tmpdir(), 'duban-contrac
 rmSync(work, { recursive: true, force: true });
 mkdirSync(work, { recursive: true });
 const PROGRAMS = ['crud', 'supervision'];
-for (const f of [...PROGRAMS.map((p) => `${p}.ts`), 'tsconfig.json']) copyFileSync(join(SOURCE_DIR, 'tests', 'contract', 'client', f), join(work, f));
+for (const f of [...PROGRAMS.map((p) => `${p}.ts`), 'common.ts', 'tsconfig.json']) copyFileSync(join(SOURCE_DIR, 'tests', 'contract', 'client', f), join(work, f));
 symlinkSync(join(SOURCE_DIR, 'node_modules'), join(work, 'node_modules'), 'dir');
 writeFileSync(join(work, 'package.json'), '{"type": "module", "private": true}\n');
 const bin = (name) => join(SOURCE_DIR, 'node_modules', '.bin', name);

@@ -1,26 +1,12 @@
 // Create, read, update and delete a task (its plan and units first) through
-// a client generated from openapi.yaml: openapi-typescript turns the
-// contract into the `paths` types, openapi-fetch calls duban with them. If
-// the contract and this code disagree about a path, a parameter or a
-// field, tsc refuses to compile it; if duban and the contract disagree,
-// the run fails. It also revalidates a list (If-None-Match → 304) and reads
-// a sparse task (fields=).
-import createClient from 'openapi-fetch';
-import type { paths, components } from './schema.js';
-
-declare const process: { env: Record<string, string | undefined>; exitCode: number };
+// the client generated from openapi.yaml (common.ts). If the contract and
+// this code disagree about a path, a parameter or a field, tsc refuses to
+// compile it; if duban and the contract disagree, the run fails. It also
+// revalidates a list (If-None-Match → 304) and reads a sparse task (fields=).
+import type { components } from './schema.js';
+import { check, client, run } from './common.js';
 
 type Task = components['schemas']['Task'];
-
-const base = process.env.DUBAN_URL;
-const token = process.env.DUBAN_TOKEN;
-if (!base || !token) throw new Error('DUBAN_URL and DUBAN_TOKEN must be set');
-
-const client = createClient<paths>({ baseUrl: base, headers: { Authorization: `Bearer ${token}` } });
-
-function check(condition: unknown, what: string): asserts condition {
-  if (!condition) throw new Error(`failed: ${what}`);
-}
 
 async function main(): Promise<void> {
   const plan = await client.POST('/api/v1/plans', {
@@ -102,7 +88,4 @@ async function main(): Promise<void> {
   console.log(`task ${id} created, read, patched, replaced, listed and deleted through the generated client`);
 }
 
-main().catch((e: unknown) => {
-  console.error(e);
-  process.exitCode = 1;
-});
+run(main);

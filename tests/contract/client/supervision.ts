@@ -5,22 +5,10 @@
 // JSON and CSV, the bulletin as Markdown, and the colour filter. tsc
 // refuses it if a path, parameter or member disagrees with the contract;
 // the run fails if duban disagrees.
-import createClient from 'openapi-fetch';
-import type { paths, components } from './schema.js';
-
-declare const process: { env: Record<string, string | undefined>; exitCode: number };
+import type { components } from './schema.js';
+import { check, client, run } from './common.js';
 
 type Reason = components['schemas']['WarningReason'];
-
-const base = process.env.DUBAN_URL;
-const token = process.env.DUBAN_TOKEN;
-if (!base || !token) throw new Error('DUBAN_URL and DUBAN_TOKEN must be set');
-
-const client = createClient<paths>({ baseUrl: base, headers: { Authorization: `Bearer ${token}` } });
-
-function check(condition: unknown, what: string): asserts condition {
-  if (!condition) throw new Error(`failed: ${what}`);
-}
 
 async function main(): Promise<void> {
   const plan = await client.POST('/api/v1/plans', {
@@ -120,7 +108,4 @@ async function main(): Promise<void> {
   console.log(`task ${taskId} signed for, asked to close, sent back, urged and answered, and reported on through the generated client`);
 }
 
-main().catch((e: unknown) => {
-  console.error(e);
-  process.exitCode = 1;
-});
+run(main);
