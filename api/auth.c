@@ -22,7 +22,8 @@ enum access access_of(const char *method, const char *pattern)
 {
     if (!starts_with(pattern, "/api/v1/"))
         return ACCESS_OPEN;
-    if (starts_with(pattern, "/api/v1/tokens") || starts_with(pattern, "/api/v1/audit"))
+    if (starts_with(pattern, "/api/v1/tokens") || starts_with(pattern, "/api/v1/audit") ||
+        starts_with(pattern, "/api/v1/webhooks"))
         return ACCESS_ADMIN;
     if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0)
         return ACCESS_READ;

@@ -19,7 +19,7 @@ enum access {
     ACCESS_ACT,      /* reporters (for their unit), editors and admins: what a unit does on a
                         task (sign for it, ask to close it, reply to an urge) */
     ACCESS_WRITE,    /* editors and admins */
-    ACCESS_ADMIN     /* admins only: tokens and the audit journal */
+    ACCESS_ADMIN     /* admins only: tokens, the audit journal and webhooks */
 };
 
 /* The access a route needs: admins do everything; tokens and the journal

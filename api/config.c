@@ -44,6 +44,9 @@ static const struct setting settings[] = {
     {"DUBAN_GZIP_MIN_BYTES", "1024", "bodies smaller than this are sent uncompressed", INTEGER, 0, 64L << 20, FIELD(gzip_min_bytes)},
     {"DUBAN_MAX_STREAMS", "256", "change streams (GET /api/v1/changes/stream) open at most; one more is refused with 503", INTEGER, 0, 10000, FIELD(max_streams)},
     {"DUBAN_CHANGES_RETENTION_DAYS", "30", "days change events are kept; a cursor older than this is refused with 410", INTEGER, 1, 3650, FIELD(changes_retention_days)},
+    {"DUBAN_WEBHOOK_ALLOWED_NETS", "", "addresses and CIDR networks, comma-separated, where webhooks may be delivered although they are loopback, link-local or unspecified (e.g. 127.0.0.0/8)", TEXT, 0, 0, FIELD(webhook_allowed_nets)},
+    {"DUBAN_WEBHOOK_RETRY_SCHEDULE", "5,300,1800,7200,18000,36000,36000", "seconds between a failed webhook delivery and the next attempt, comma-separated, each ±20 %; after the last the event is given up", TEXT, 1, 0, FIELD(webhook_retry_schedule)},
+    {"DUBAN_WEBHOOK_DISABLE_AFTER", "5", "a webhook subscription whose last this many events all failed is disabled", INTEGER, 1, 1000, FIELD(webhook_disable_after)},
 };
 
 /* Parses a whole decimal integer within [min, max]; 0 on success. */

@@ -29,6 +29,9 @@ struct config {
     size_t gzip_min_bytes;     /* smaller bodies go uncompressed */
     int max_streams;           /* change streams open at most */
     int changes_retention_days; /* change events older than this are purged */
+    char webhook_allowed_nets[1024];   /* CIDR list where refused destinations are allowed */
+    char webhook_retry_schedule[512];  /* seconds between attempts, comma-separated */
+    int webhook_disable_after;         /* events given up in a row that disable a subscription */
 };
 
 /* Fills cfg from the environment. Writes one line per bad variable to err,

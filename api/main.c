@@ -8,6 +8,7 @@
 #include "api/commands.h"
 #include "api/ratelimit.h"
 #include "api/server.h"
+#include "api/webhook_worker.h"
 #include "model/change_hub.h"
 #include "model/db.h"
 #include "model/idempotency.h"
@@ -50,6 +51,8 @@ static int cmd_serve(struct app *app, int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    if (webhook_settings_apply(app, stderr) != 0)
+        return EXIT_USAGE;
     if (app->cfg.auto_migrate && cmd_migrate(app, 0, argv + argc) != 0)
         return 1;
     app->ratelimit = ratelimit_new(app->cfg.rate_limit_per_min);
@@ -60,9 +63,15 @@ static int cmd_serve(struct app *app, int argc, char **argv)
     struct _u_instance instance;
     if (!app->ratelimit || !app->tokens || !app->changes || server_init(&instance, app) != 0 || server_start(&instance, app) != 0)
         return 1;
+    struct webhook_worker *webhooks = webhook_worker_start(app);
+    if (!webhooks) {
+        log_msg(LOG_ERROR, "webhook deliveries could not start");
+        return 1;
+    }
     int sig = 0;
     sigwait(&stop, &sig);
     log_msg(LOG_INFO, "stopping on signal %d", sig);
+    webhook_worker_stop(webhooks);
     change_hub_stop(app->changes);   /* streams end first: they would hold the drain up */
     server_stop(&instance, app, DRAIN_MS);
     change_hub_free(app->changes);

@@ -15,5 +15,6 @@ void merge_register(struct router *r);
 void supervision_reports_register(struct router *r);
 void supervision_actions_register(struct router *r);
 void changes_register(struct router *r);
+void webhooks_register(struct router *r);
 
 #endif

@@ -61,6 +61,7 @@ int server_init(struct _u_instance *instance, struct app *app)
     supervision_reports_register(app->router);
     supervision_actions_register(app->router);
     changes_register(app->router);
+    webhooks_register(app->router);
     router_finish(app->router);
     return 0;
 }
