@@ -138,14 +138,16 @@ BEGIN
 END $$;
 
 -- The columns the triggers keep are derived, like path and progress: an
--- UPDATE that changes only them writes no journal row (see 0005).
+-- UPDATE that changes only them writes no journal row (see 0005). A task's
+-- lead unit is left out of its rows like its doc: it follows from the
+-- assignments, which are journaled, and is set by writes that are not.
 CREATE OR REPLACE FUNCTION audit_row() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-    old_row jsonb := CASE WHEN TG_OP <> 'INSERT' THEN to_jsonb(OLD) - 'hash' - 'doc' END;
-    new_row jsonb := CASE WHEN TG_OP <> 'DELETE' THEN to_jsonb(NEW) - 'hash' - 'doc' END;
+    old_row jsonb := CASE WHEN TG_OP <> 'INSERT' THEN to_jsonb(OLD) - 'hash' - 'doc' - 'lead_unit_id' END;
+    new_row jsonb := CASE WHEN TG_OP <> 'DELETE' THEN to_jsonb(NEW) - 'hash' - 'doc' - 'lead_unit_id' END;
     row jsonb := coalesce(new_row, old_row);
     derived text[] := ARRAY['version', 'updated_at']
-        || CASE TG_TABLE_NAME WHEN 'task' THEN ARRAY['path', 'progress', 'lead_unit_id', 'closed_on']
+        || CASE TG_TABLE_NAME WHEN 'task' THEN ARRAY['path', 'progress', 'closed_on']
                               WHEN 'api_token' THEN ARRAY['last_used_at']
                               ELSE ARRAY[]::text[] END;
 BEGIN
