@@ -12,11 +12,16 @@
 void call_for_request(struct call *c, const struct _u_response *res, struct app *app)
 {
     call_init(c, app->db);
-    const struct exchange *ex = exchange_of(res);
+    struct exchange *ex = exchange_of(res);
     if (!ex)
         return;
     c->request_id = ex->request_id;
     c->deadline_at = ex->deadline_ms;
+    /* a GET may be answered by the standby, once it holds the client's
+     * last write; a write leaves its token in the exchange */
+    c->read_standby = strcmp(ex->method, "GET") == 0 || strcmp(ex->method, "HEAD") == 0;
+    c->read_after = header(ex->request, "Consistency-Token");
+    c->written = ex->consistency;
     if (ex->authenticated) {
         c->token_id = ex->actor.token_id;
         c->token_name = ex->actor.name;

@@ -24,6 +24,9 @@ struct setting {
 
 static const struct setting settings[] = {
     {"DUBAN_DATABASE_URL", "postgresql:///duban", "libpq connection URI or string", TEXT, 1, 0, FIELD(database_url)},
+    {"DUBAN_DATABASE_READ_URL", "", "libpq URI of a streaming standby that answers GETs; empty for none", TEXT, 0, 0, FIELD(database_read_url)},
+    {"DUBAN_READ_WAIT_MS", "500", "longest a GET with a Consistency-Token waits for the standby to replay that write before the primary answers it", INTEGER, 0, 60000, FIELD(read_wait_ms)},
+    {"DUBAN_MAX_REPLICA_LAG_MS", "5000", "a standby further behind than this answers no GET", INTEGER, 0, 3600000, FIELD(max_replica_lag_ms)},
     {"DUBAN_LISTEN", "0.0.0.0:8080", "address and port to serve on (host:port)", LISTEN, 0, 0, FIELD(listen_host)},
     {"DUBAN_DB_POOL_SIZE", "8", "database connections at most", INTEGER, 1, 256, FIELD(db_pool_size)},
     {"DUBAN_MAX_BODY_BYTES", "1048576", "largest request body accepted", INTEGER, 1024, 64L << 20, FIELD(max_body_bytes)},

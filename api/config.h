@@ -8,6 +8,9 @@
 
 struct config {
     char database_url[1024];
+    char database_read_url[1024];  /* a streaming standby for GETs, "" for none */
+    int read_wait_ms;          /* a GET's wait for the standby to replay its Consistency-Token */
+    int max_replica_lag_ms;    /* a standby further behind answers no GET */
     char listen_host[256];
     unsigned short listen_port;
     int db_pool_size;

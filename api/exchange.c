@@ -132,7 +132,8 @@ int cb_exchange_begin(const struct _u_request *req, struct _u_response *res, voi
         ulfius_add_header_to_response(res, "Access-Control-Allow-Origin", origin);
         ulfius_add_header_to_response(res, "Vary", "Origin");
         ulfius_add_header_to_response(res, "Access-Control-Expose-Headers",
-                                      "ETag, Location, Link, Retry-After, X-Request-Id, Idempotent-Replayed");
+                                      "ETag, Location, Link, Retry-After, X-Request-Id, Idempotent-Replayed, "
+                                      "Consistency-Token");
     }
     size_t limit = exchange_body_limit(app, req->url_path);
     if (exchange_body_too_large(req, limit)) {
@@ -148,11 +149,15 @@ int cb_exchange_begin(const struct _u_request *req, struct _u_response *res, voi
     return U_CALLBACK_CONTINUE;
 }
 
+/* Every answer goes through here: the log learns its status, and the
+ * answer to a write carries the commit's Consistency-Token. */
 static void note_status(struct _u_response *res, int status)
 {
     struct exchange *ex = exchange_of(res);
     if (ex)
         ex->status = status;
+    if (ex && ex->consistency[0])
+        ulfius_add_header_to_response(res, "Consistency-Token", ex->consistency);
 }
 
 int reply_json_as(struct _u_response *res, int status, const json_t *body, const char *content_type)

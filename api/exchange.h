@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <ulfius.h>
 
+#include "model/call.h"
 #include "model/token.h"
 
 struct app;
@@ -24,6 +25,7 @@ struct exchange {
     int authenticated;       /* actor is set */
     int cors;                /* the Origin is allowed: CORS headers were added */
     struct actor actor;
+    char consistency[CONSISTENCY_TOKEN_SIZE];   /* a write's token, sent as Consistency-Token; "" for none */
 };
 
 /* The exchange of this response, set by cb_exchange_begin. */

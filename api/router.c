@@ -113,7 +113,8 @@ static int reply_options(struct _u_response *res, const char *allow)
     if (ex && ex->cors) {
         ulfius_add_header_to_response(res, "Access-Control-Allow-Methods", allow);
         ulfius_add_header_to_response(res, "Access-Control-Allow-Headers",
-                                      "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, X-Request-Id");
+                                      "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, X-Request-Id, "
+                                      "Consistency-Token");
         ulfius_add_header_to_response(res, "Access-Control-Max-Age", "600");
     }
     return reply_empty(res, 204);

@@ -11,6 +11,9 @@
 
 struct db;
 
+/* A consistency token: where in the primary's WAL a write's commit ends. */
+enum { CONSISTENCY_TOKEN_SIZE = 32 };
+
 struct call {
     struct db *db;
     int64_t token_id;        /* 0 when acting from the command line */
@@ -26,6 +29,11 @@ struct call {
                               * statement, retry) ends by then. A call with its own
                               * deadline_ms (imports, migrations) is not held to it. */
     int connection_lost;     /* set by the db layer: the connection is unusable */
+    int read_standby;        /* db_read may be answered by the streaming standby */
+    const char *read_after;  /* borrowed: the consistency token of a write this read must
+                              * see (the standby answers only once it has replayed it), or NULL */
+    char *written;           /* where db_write leaves its commit's consistency token
+                              * (CONSISTENCY_TOKEN_SIZE bytes, "" for none), or NULL */
     json_t *errors;          /* [{field, message}] or NULL; owned */
 };
 

@@ -10,6 +10,7 @@
 
 #include "model/change_sql.h"
 #include "model/log.h"
+#include "model/replica.h"
 #include "model/statements.h"
 
 enum { WRITE_ATTEMPTS = 3 };
@@ -18,6 +19,7 @@ struct slot {
     PGconn *conn;
     int busy;
     struct statements *prepared;   /* of conn */
+    unsigned generation;           /* of the pool when conn was opened */
 };
 
 /* The slot this thread holds, if any: db_exec finds its prepared
@@ -32,6 +34,8 @@ struct db {
     pthread_mutex_t lock;
     pthread_cond_t freed;
     struct slot *slots;
+    struct replica *replica;   /* the standby reads may go to, or NULL */
+    unsigned generation;       /* connections of an older one are opened anew */
 };
 
 static int64_t now_ms(void)
@@ -72,6 +76,10 @@ struct db *db_open(const struct db_config *config)
         db_close(db);
         return NULL;
     }
+    if (config->read_url && *config->read_url && !(db->replica = replica_open(config))) {
+        db_close(db);
+        return NULL;
+    }
     return db;
 }
 
@@ -79,6 +87,7 @@ void db_close(struct db *db)
 {
     if (!db)
         return;
+    replica_close(db->replica);
     for (int i = 0; db->slots && i < db->size; i++) {
         if (db->slots[i].conn)
             PQfinish(db->slots[i].conn);
@@ -92,6 +101,13 @@ void db_close(struct db *db)
 }
 
 int db_deadline_ms(const struct db *db) { return db->timeout_ms + 250; }
+
+void db_reconnect_all(struct db *db)
+{
+    pthread_mutex_lock(&db->lock);
+    db->generation++;
+    pthread_mutex_unlock(&db->lock);
+}
 
 /* The call is held to its request's deadline (see struct call). */
 static int bound_by_request(const struct call *c) { return c->deadline_at > 0 && c->deadline_ms == 0; }
@@ -190,16 +206,18 @@ static duban_status acquire(struct call *c, struct slot **out)
     }
     if (slot)
         slot->busy = 1;
+    unsigned generation = db->generation;
     pthread_mutex_unlock(&db->lock);
     if (!slot)
         return call_fail(c, DUBAN_UNAVAILABLE, "every database connection is busy");
 
-    if (slot->conn && PQstatus(slot->conn) != CONNECTION_OK) {
+    if (slot->conn && (PQstatus(slot->conn) != CONNECTION_OK || slot->generation != generation)) {
         PQfinish(slot->conn);
         slot->conn = NULL;
     }
     if (!slot->conn) {
         slot->conn = connect_before(db, deadline);
+        slot->generation = generation;
         statements_reset(slot->prepared);
     }
     if (!slot->conn) {
@@ -335,8 +353,11 @@ static duban_status failure_status(struct call *c, PGconn *conn, const PGresult 
     snprintf(c->sqlstate, sizeof c->sqlstate, "%s", state ? state : "");
     snprintf(c->constraint, sizeof c->constraint, "%s", constraint ? constraint : "");
 
+    /* 25006: a write reached a server that is read-only now (a primary
+     * demoted, a standby): the session is dropped, so that the next one
+     * finds the primary (target_session_attrs=read-write). */
     if (!state || PQstatus(conn) == CONNECTION_BAD || strncmp(state, "08", 2) == 0 ||
-        strncmp(state, "57P", 3) == 0) {
+        strncmp(state, "57P", 3) == 0 || strcmp(state, "25006") == 0) {
         c->connection_lost = 1;
         log_msg(LOG_WARN, "database connection lost: %s", res ? PQresultErrorMessage(res) : PQerrorMessage(conn));
         return call_fail(c, DUBAN_UNAVAILABLE, "the database connection was lost");
@@ -448,7 +469,8 @@ duban_status db_exec_script(struct call *c, PGconn *conn, const char *sql)
     return s;
 }
 
-duban_status db_read(struct call *c, db_work_fn work, void *arg)
+/* db_read on the pool of c->db. */
+static duban_status read_on(struct call *c, db_work_fn work, void *arg)
 {
     duban_status s = DUBAN_UNAVAILABLE;
     for (int attempt = 0; attempt < 2; attempt++) {
@@ -464,6 +486,34 @@ duban_status db_read(struct call *c, db_work_fn work, void *arg)
         call_clear(c);
     }
     return s;
+}
+
+/* A read the standby may answer goes there when replica_chosen says so;
+ * should the standby fail it (unreachable, a query cancelled by replay, a
+ * relation it cannot read), the primary answers. */
+duban_status db_read(struct call *c, db_work_fn work, void *arg)
+{
+    struct db *db = c->db;
+    if (c->read_standby && db->replica && replica_chosen(db->replica, c)) {
+        c->db = replica_pool(db->replica);
+        duban_status s = read_on(c, work, arg);
+        c->db = db;
+        if (s != DUBAN_UNAVAILABLE && s != DUBAN_ERROR)
+            return s;
+        replica_failed(db->replica);
+        call_clear(c);
+        c->detail[0] = '\0';
+    }
+    return read_on(c, work, arg);
+}
+
+const char *db_standby_state(struct db *db) { return db->replica ? replica_state(db->replica) : "none"; }
+
+void db_standby_counts(struct db *db, long *standby, long *primary)
+{
+    *standby = *primary = 0;
+    if (db->replica)
+        replica_counts(db->replica, standby, primary);
 }
 
 /* Collects the results of a pipeline ended by one PQpipelineSync, within
@@ -593,6 +643,8 @@ duban_status db_write(struct call *c, db_work_fn work, void *arg)
         call_clear(c);
         c->detail[0] = '\0';
     }
+    if (s == DUBAN_OK && c->db->replica)
+        replica_note_commit(c, slot->conn);
     release(c, slot);
     return s;
 }
