@@ -55,7 +55,7 @@ static int cmd_serve(struct app *app, int argc, char **argv)
         return EXIT_USAGE;
     if (app->cfg.auto_migrate && cmd_migrate(app, 0, argv + argc) != 0)
         return 1;
-    app->ratelimit = ratelimit_new(app->cfg.rate_limit_per_min);
+    app->ratelimit = ratelimit_new(app->cfg.rate_limit_per_min, app->db);
     app->tokens = token_cache_start(app->cfg.database_url, TOKEN_CACHE_TTL_S);
     struct change_hub_config changes = {app->cfg.database_url, app->cfg.max_streams, app->cfg.changes_retention_days,
                                         app->cfg.timezone};
@@ -120,7 +120,8 @@ int main(int argc, char **argv)
     log_set_level(app.cfg.log_level);
     idempotency_set_ttl_hours(app.cfg.idempotency_ttl_h);
     struct db_config db_config = {app.cfg.database_url, app.cfg.db_pool_size, app.cfg.statement_timeout_ms,
-                                  app.cfg.timezone};
+                                  app.cfg.timezone, app.cfg.database_read_url, app.cfg.read_wait_ms,
+                                  app.cfg.max_replica_lag_ms};
     app.db = db_open(&db_config);
     if (!app.db)
         return 1;
