@@ -203,14 +203,20 @@ int cb_crud_get(const struct _u_request *req, struct _u_response *res, void *rou
         return U_CALLBACK_COMPLETE;
     struct call c;
     call_for_request(&c, res, app);
-    char *text;
+    char *text = NULL;
     int64_t version;
-    duban_status s = resource_get_text(&c, r, id, &text, &version);
+    /* a revalidation reads the version alone first: a current copy costs
+     * no representation (a task's is computed for today at every read) */
+    int conditional = header(req, "If-None-Match") != NULL;
+    duban_status s = conditional ? resource_get_text(&c, r, id, NULL, &version) : DUBAN_OK;
+    int current = s == DUBAN_OK && conditional && if_none_match(req, version);
+    if (s == DUBAN_OK && !current)
+        s = resource_get_text(&c, r, id, &text, &version);
     if (s != DUBAN_OK)
         return reply_call(req, res, &c, s, NULL, 200, 0);
     call_clear(&c);
     set_version_etag(res, version);   /* the version, whatever the fields */
-    int rc = if_none_match(req, version) ? reply_empty(res, 304) : reply_item(res, text, &f);
+    int rc = current ? reply_empty(res, 304) : reply_item(res, text, &f);
     free(text);
     return rc;
 }

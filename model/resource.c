@@ -51,22 +51,23 @@ struct get_args {
 };
 
 /* One probe: the representation as the database writes it, and the
- * version beside it (the ETag, without reading the document). */
+ * version beside it (the ETag, without reading the document); without
+ * a->text the version alone, no representation computed. */
 static duban_status get_work(struct call *c, PGconn *conn, void *arg)
 {
     struct get_args *a = arg;
     char sql[4096], idbuf[24];
     id_text(a->id, idbuf);
     const char *params[] = {idbuf};
-    snprintf(sql, sizeof sql, "SELECT (%s)::text, r.version FROM %s r WHERE r.id = $1",
-             a->r->ready ? a->r->ready : a->r->json, a->r->table);
+    const char *item = !a->text ? "''" : a->r->ready ? a->r->ready : a->r->json;
+    snprintf(sql, sizeof sql, "SELECT (%s)::text, r.version FROM %s r WHERE r.id = $1", item, a->r->table);
     PGresult *res;
     duban_status s = db_exec(c, conn, &res, sql, 1, params);
     if (s != DUBAN_OK)
         return s;
     if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)) {
         *a->version = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
-        if (!(*a->text = strdup(PQgetvalue(res, 0, 0))))
+        if (a->text && !(*a->text = strdup(PQgetvalue(res, 0, 0))))
             s = call_fail(c, DUBAN_ERROR, "out of memory");
     } else {
         s = call_fail(c, DUBAN_NOT_FOUND, "%s %lld does not exist", a->r->name, (long long)a->id);
@@ -77,7 +78,8 @@ static duban_status get_work(struct call *c, PGconn *conn, void *arg)
 
 duban_status resource_get_text(struct call *c, const struct resource *r, int64_t id, char **text, int64_t *version)
 {
-    *text = NULL;
+    if (text)
+        *text = NULL;
     *version = 0;
     struct get_args a = {r, id, text, version};
     return db_read(c, get_work, &a);

@@ -19,7 +19,8 @@ struct resource;
 
 /* The representation of row id as the database renders it, JSON text
  * that is sent as it is (*text, malloc'd), and the row's version (its
- * ETag) read as a column of its own. */
+ * ETag) read as a column of its own. With text NULL, the version alone
+ * (to answer a revalidation): no representation is computed. */
 duban_status resource_get_text(struct call *c, const struct resource *r, int64_t id, char **text,
                                int64_t *version);
 

@@ -182,6 +182,23 @@ class Phone(Api, ServerTest):
         self.assertEqual(self.get(TASKS, base, {"If-None-Match": other}).status, 200)
         self.assertEqual(len(tasks), 3)
 
+    def test_item_revalidation(self):
+        """An item's revalidation reads its version first: a current copy is
+        a 304, a stale one the whole item with its new tag, a gone one 404."""
+        _, _, _, tasks = self.plan_with_tasks(1)
+        path = f"{TASKS}/{tasks[0]['id']}"
+        full = self.get(path)
+        for given in (full.header("etag"), "W/" + full.header("etag"), f'"0", {full.header("etag")}', "*"):
+            r = self.get(path, headers={"If-None-Match": given, **GZIP})
+            self.assertEqual((r.status, r.body, r.header("etag")), (304, b"", full.header("etag")), given)
+        self.changed("PATCH", path, {"title": "改 " + tag()})
+        r = self.get(path, headers={"If-None-Match": full.header("etag")})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.header("etag"), f'"{r.json()["version"]}"')
+        self.assertEqual(r.json(), self.get(path).json())
+        self.assertEqual(self.request("DELETE", path, headers={"If-Match": r.header("etag")}).status, 204)
+        self.assertProblem(self.get(path, headers={"If-None-Match": r.header("etag")}), 404)
+
     # -- sparse fieldsets ----------------------------------------------------
 
     def test_fields_give_exactly_the_members_asked_for(self):
