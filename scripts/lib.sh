@@ -6,7 +6,9 @@ DUBAN_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # from npm at build time), and what only the tests add to it.
 DUBAN_PACKAGES=(build-essential cmake pkg-config libulfius-dev libjansson-dev libpq-dev
                 liborcania-dev libmicrohttpd-dev zlib1g-dev libcurl4-gnutls-dev libgnutls28-dev postgresql tzdata nodejs curl)
-DUBAN_TEST_PACKAGES=(check python3 docker-compose chromium clang libclang-rt-14-dev)
+DUBAN_TEST_PACKAGES=(check python3 docker-compose chromium clang libclang-rt-14-dev haproxy)
+# What scripts/cluster adds: HAProxy in front of the instances.
+DUBAN_CLUSTER_PACKAGES=(haproxy)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
