@@ -19,6 +19,8 @@ enum {
     CATCH_UP = 500,              /* events a stream behind the ring reads per statement */
     STREAM_BATCH = 200,          /* events a stream takes from the ring at once */
     POLL_MS = 1000,              /* a read without notification at least this often */
+    READ_GAP_MS = 20,            /* between reads at least: under a stream of writes, each read
+                                    takes what came meanwhile and wakes the streams once */
     HELD_POLL_MS = 50,           /* while committed events wait behind a running transaction */
     RECONNECT_MS = 1000,
     PURGE_EVERY_S = 60,
@@ -173,7 +175,7 @@ static void *follow(void *arg)
     struct change_hub *hub = arg;
     PGconn *conn = NULL;
     int held = 0;
-    int64_t next_read = 0, next_purge = 0;
+    int64_t next_read = 0, last_read = 0, next_purge = 0;
     while (!atomic_load(&hub->stopping)) {
         if (!conn && !(conn = listen_for_changes(hub))) {
             pause_ms(RECONNECT_MS);
@@ -181,17 +183,19 @@ static void *follow(void *arg)
         }
         int64_t now = now_ms();
         struct pollfd pfd = {.fd = PQsocket(conn), .events = POLLIN};
-        int wait = held ? HELD_POLL_MS : (int)(next_read > now ? next_read - now : 0);
+        int wait = (int)(next_read > now ? next_read - now : 0);
         int ready = poll(&pfd, 1, wait > POLL_MS ? POLL_MS : wait);
         if (ready > 0 && !PQconsumeInput(conn))
             held = -1;
         for (PGnotify *n = conn ? PQnotifies(conn) : NULL; n; n = PQnotifies(conn)) {
-            next_read = 0;
+            if (next_read > last_read + READ_GAP_MS)
+                next_read = last_read + READ_GAP_MS;
             PQfreemem(n);
         }
-        if (held >= 0 && (held || now_ms() >= next_read)) {
+        if (held >= 0 && now_ms() >= next_read) {
+            last_read = now_ms();
             held = read_new(hub, conn);
-            next_read = now_ms() + POLL_MS;
+            next_read = last_read + (held > 0 ? HELD_POLL_MS : POLL_MS);
         }
         if (held >= 0 && hub->retention_days > 0 && now_ms() >= next_purge) {
             purge(hub, conn);
@@ -202,6 +206,7 @@ static void *follow(void *arg)
             PQfinish(conn);
             conn = NULL;
             held = 0;
+            next_read = 0;
         }
     }
     PQfinish(conn);

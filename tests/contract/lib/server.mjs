@@ -92,13 +92,22 @@ export class Duban {
     return new Promise((resolve, reject) => {
       const req = httpRequest({ host: '127.0.0.1', port: this.port, method, path, headers: all, agent: this.agent }, (res) => {
         const chunks = [];
-        res.on('data', (c) => chunks.push(c));
-        res.on('end', () => resolve({
+        const answer = () => resolve({
           status: res.statusCode,
           headers: res.headers,
           content_type: res.headers['content-type'] ?? null,
           body: Buffer.concat(chunks).toString('utf8'),
-        }));
+        });
+        // an event stream never ends: its first block (retry:) is the answer
+        const stream = /^text\/event-stream/.test(res.headers['content-type'] ?? '');
+        res.on('data', (c) => {
+          chunks.push(c);
+          if (stream && Buffer.concat(chunks).includes('\n\n')) {
+            answer();
+            req.destroy();
+          }
+        });
+        res.on('end', answer);
         res.on('error', reject);
       });
       req.setTimeout(30000, () => req.destroy(new Error(`${method} ${path}: no answer in 30 s`)));
