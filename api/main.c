@@ -10,6 +10,7 @@
 #include "api/server.h"
 #include "api/webhook_worker.h"
 #include "model/change_hub.h"
+#include "model/today.h"
 #include "model/db.h"
 #include "model/idempotency.h"
 #include "model/log.h"
@@ -68,10 +69,16 @@ static int cmd_serve(struct app *app, int argc, char **argv)
         log_msg(LOG_ERROR, "webhook deliveries could not start");
         return 1;
     }
+    struct today_refresher *today = today_refresher_start(app->db);
+    if (!today) {
+        log_msg(LOG_ERROR, "the refresher of today's colours could not start");
+        return 1;
+    }
     int sig = 0;
     sigwait(&stop, &sig);
     log_msg(LOG_INFO, "stopping on signal %d", sig);
     webhook_worker_stop(webhooks);
+    today_refresher_stop(today);
     change_hub_stop(app->changes);   /* streams end first: they would hold the drain up */
     server_stop(&instance, app, DRAIN_MS);
     change_hub_free(app->changes);

@@ -75,12 +75,12 @@ CREATE TEMP TABLE bench_leader AS
     SELECT (row_number() OVER (ORDER BY id) - 1)::int AS idx, id
     FROM (SELECT id FROM leader ORDER BY id DESC LIMIT :leaders) l;
 
--- The audit journal records what people do through duban; a bulk load is
--- not that, so its triggers are off on the tables loaded below until COMMIT
--- (other triggers and every constraint stay on).
+-- The audit journal and the change feed record what people do through
+-- duban; a bulk load is not that, so their triggers are off on the tables
+-- loaded below until COMMIT (other triggers and every constraint stay on).
 CREATE TEMP TABLE bench_trigger AS
     SELECT tgrelid::regclass AS tab, tgname FROM pg_trigger
-    WHERE tgname = 'audit' AND tgrelid IN ('plan'::regclass, 'task'::regclass, 'task_unit'::regclass,
+    WHERE tgname IN ('audit', 'change') AND tgrelid IN ('plan'::regclass, 'task'::regclass, 'task_unit'::regclass,
                                            'task_leader'::regclass, 'progress_log'::regclass);
 DO $$
 DECLARE t record;

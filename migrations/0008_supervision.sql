@@ -16,10 +16,23 @@ ALTER TABLE plan
 -- Columns of a task kept by triggers, never written by clients:
 --   lead_unit_id  the unit at position 1 (task_render, below)
 --   closed_on     the day the task became done or cancelled (null while open)
+--   today         what it shows that depends on the day, rendered for
+--   colour        today_on under its plan's settings as of version
+--   today_on      today_plan (task_members, task_today); a read uses them
+--   today_plan    while both still hold, and computes them otherwise
 ALTER TABLE task
     ADD COLUMN report_cadence text CHECK (report_cadence IN ('none', 'weekly', 'monthly', 'quarterly')),
     ADD COLUMN lead_unit_id bigint,
-    ADD COLUMN closed_on date;
+    ADD COLUMN closed_on date,
+    ADD COLUMN today text,
+    ADD COLUMN colour text,
+    ADD COLUMN today_on date,
+    ADD COLUMN today_plan integer;
+-- The rows whose day has passed, for the refresher (model/today.c).
+CREATE INDEX task_today_on ON task (today_on);
+-- A unit's lead tasks in the lists' order: one index scan that stops at
+-- the page's end (role=lead).
+CREATE INDEX task_lead ON task (lead_unit_id, plan_id, path, id);
 UPDATE task SET closed_on = updated_at::date WHERE status IN ('done', 'cancelled');
 
 -- A unit signs for a task it is assigned to; unassigned, its signature goes.
@@ -120,9 +133,10 @@ CREATE FUNCTION task_assigned_on(p plan, r task) RETURNS date LANGUAGE sql STABL
     SELECT coalesce(p.starts_on, p.issued_on, r.created_at::date)
 $$;
 
--- Every write of a task row also keeps its lead unit and the day it was
+-- Every write of a task row also keeps its lead unit, the day it was
 -- closed (today when its status becomes done or cancelled, unless the
--- statement sets closed_on itself; null again when it reopens).
+-- statement sets closed_on itself; null again when it reopens) and what
+-- it shows today (task_members, below).
 CREATE OR REPLACE FUNCTION task_render() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     NEW.lead_unit_id := (SELECT unit_id FROM task_unit WHERE task_id = NEW.id AND position = 1);
@@ -133,18 +147,43 @@ BEGIN
     ELSIF OLD.status NOT IN ('done', 'cancelled') AND NEW.closed_on IS NOT DISTINCT FROM OLD.closed_on THEN
         NEW.closed_on := current_date;
     END IF;
-    NEW.doc := CASE WHEN current_setting('duban.render_later', true) = 'on' THEN '' ELSE task_doc(NEW) END;
+    IF current_setting('duban.render_later', true) = 'on' THEN
+        NEW.doc := '';
+        NEW.today_on := NULL;
+    ELSE
+        NEW.doc := task_doc(NEW);
+        SELECT m.members, m.warning, current_date, p.version INTO NEW.today, NEW.colour, NEW.today_on, NEW.today_plan
+        FROM plan p, LATERAL task_members(NEW, p, current_date) m WHERE p.id = NEW.plan_id;
+    END IF;
     RETURN NEW;
 END $$;
 
+-- A report written, changed or deleted changes what its task shows today
+-- (a period reported, a rejection followed by a report), whether or not
+-- it moves the task's progress: the task is rendered again.
+CREATE FUNCTION task_render_reported() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE task SET doc = NULL WHERE id IN (SELECT DISTINCT task_id FROM came) AND doc <> '';
+    RETURN NULL;
+END $$;
+CREATE TRIGGER render_task_insert AFTER INSERT ON progress_log REFERENCING NEW TABLE AS came
+    FOR EACH STATEMENT EXECUTE FUNCTION task_render_reported();
+CREATE TRIGGER render_task_update AFTER UPDATE ON progress_log REFERENCING NEW TABLE AS came
+    FOR EACH STATEMENT EXECUTE FUNCTION task_render_reported();
+CREATE TRIGGER render_task_delete AFTER DELETE ON progress_log REFERENCING OLD TABLE AS came
+    FOR EACH STATEMENT EXECUTE FUNCTION task_render_reported();
+
 -- The columns the triggers keep are derived, like path and progress: an
 -- UPDATE that changes only them writes no journal row (see 0005). A task's
--- lead unit is left out of its rows like its doc: it follows from the
--- assignments, which are journaled, and is set by writes that are not.
+-- lead unit and what it shows today are left out of its rows like its
+-- doc: they follow from what is journaled, and are set by writes that are
+-- not (assignments, reports, the day turning).
 CREATE OR REPLACE FUNCTION audit_row() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-    old_row jsonb := CASE WHEN TG_OP <> 'INSERT' THEN to_jsonb(OLD) - 'hash' - 'doc' - 'lead_unit_id' END;
-    new_row jsonb := CASE WHEN TG_OP <> 'DELETE' THEN to_jsonb(NEW) - 'hash' - 'doc' - 'lead_unit_id' END;
+    old_row jsonb := CASE WHEN TG_OP <> 'INSERT' THEN to_jsonb(OLD) - ARRAY['hash', 'doc', 'lead_unit_id', 'today',
+                                                                              'colour', 'today_on', 'today_plan'] END;
+    new_row jsonb := CASE WHEN TG_OP <> 'DELETE' THEN to_jsonb(NEW) - ARRAY['hash', 'doc', 'lead_unit_id', 'today',
+                                                                              'colour', 'today_on', 'today_plan'] END;
     row jsonb := coalesce(new_row, old_row);
     derived text[] := ARRAY['version', 'updated_at']
         || CASE TG_TABLE_NAME WHEN 'task' THEN ARRAY['path', 'progress', 'closed_on']
@@ -328,25 +367,38 @@ BEGIN
             WHERE d.plan_id = r.plan_id AND d.path > r.path AND d.path < r.path || 2147483647);
 END $$;
 
--- What a task shows that depends on today, as the members that replace
--- "warning" : null in its doc: the colour and its reasons, the expected
--- progress, the next report due, and on a task with children its rollup.
--- One row; read as (SELECT m FROM task_today(r) m), it is inlined into the
--- reading statement with task_watch and task_signals, so the whole read is
--- planned once with the statement and no function is called per task but
--- a parent's rollup.
-CREATE FUNCTION task_today(r task) RETURNS SETOF text LANGUAGE sql STABLE AS $$
+-- What task r of plan p shows that depends on `day`, as the members that
+-- replace "warning" : null in its doc (the colour and its reasons, the
+-- expected progress, the next report due), and the colour alone. One row,
+-- inlined where it is read.
+CREATE FUNCTION task_members(r task, p plan, day date) RETURNS TABLE (members text, warning text)
+LANGUAGE sql STABLE AS $$
     SELECT format('"warning" : %s, "warning_reasons" : %s, "expected_progress" : %s, "next_report_due" : %s',
                   to_json(w.warning), w.reasons, coalesce(w.expected_progress::text, 'null'),
-                  coalesce(to_json(w.next_report_due)::text, 'null'))
-           || CASE WHEN EXISTS (SELECT 1 FROM task c WHERE c.parent_id = r.id)
-                   THEN ', "rollup" : ' || task_rollup(r, p, current_date) ELSE '' END
-    FROM plan p, LATERAL task_watch(r, p, current_date) w WHERE p.id = r.plan_id
+                  coalesce(to_json(w.next_report_due)::text, 'null')), w.warning
+    FROM task_watch(r, p, day) w
 $$;
 
--- A task's colour today (list filters, counts).
-CREATE FUNCTION task_colour(r task) RETURNS text LANGUAGE sql STABLE AS $$
-    SELECT s.warning FROM plan p, LATERAL task_signals(r, p, current_date) s WHERE p.id = r.plan_id
+-- What a task shows today, and on a task with children its rollup. The
+-- members rendered with the row serve while they are of today and of the
+-- plan's settings as they are (its version); otherwise, until the
+-- refresher or a write renders them again, they are computed here. Read as
+-- (SELECT m FROM task_today(r) m): inlined into the reading statement, so
+-- a read of a task rendered today is its row and one probe of its plan.
+CREATE FUNCTION task_today(r task) RETURNS SETOF text LANGUAGE sql STABLE AS $$
+    SELECT CASE WHEN r.today_on = current_date AND r.today_plan = p.version THEN r.today
+                ELSE (SELECT m.members FROM task_members(r, p, current_date) m) END
+           || CASE WHEN EXISTS (SELECT 1 FROM task c WHERE c.parent_id = r.id)
+                   THEN ', "rollup" : ' || task_rollup(r, p, current_date) ELSE '' END
+    FROM plan p WHERE p.id = r.plan_id
+$$;
+
+-- A task's colour today (list filters, counts), as task_today finds it;
+-- one row, read as (SELECT c FROM task_colour(r) c) to be inlined.
+CREATE FUNCTION task_colour(r task) RETURNS SETOF text LANGUAGE sql STABLE AS $$
+    SELECT CASE WHEN r.today_on = current_date AND r.today_plan = p.version THEN r.colour
+                ELSE (SELECT s.warning FROM task_signals(r, p, current_date) s) END
+    FROM plan p WHERE p.id = r.plan_id
 $$;
 
 -- The old warning (none, near_due, overdue) gives way to task_watch.

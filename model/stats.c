@@ -23,7 +23,7 @@
     "'red', count(*) FILTER (WHERE w.warning = 'red')) AS by_warning"
 
 /* The tasks t of plan p, each with its colour today (w.warning). */
-#define TASKS_OF_PLAN "task t CROSS JOIN LATERAL task_signals(t, p, current_date) w"
+#define TASKS_OF_PLAN "task t CROSS JOIN LATERAL task_colour(t) w(warning)"
 
 static const char UNITS_SQL[] =
     "SELECT json_build_object('plan_id', $1::bigint, 'items', coalesce(json_agg(x ORDER BY x.led DESC, x.unit_id), '[]')) "

@@ -6,7 +6,7 @@ does not write in these tests (urges, closure decisions, acknowledgements,
 back-dated reports) is written into the tables as those routes would."""
 
 import datetime
-import json
+import time
 
 from fixtures import API, Api, day, query, tag
 from harness import ServerTest, Server, PATIENT, main
@@ -44,6 +44,10 @@ class Watch(Api, ServerTest):
     def watched(self, **fields):
         return self.new_task(self.plan, units=[self.lead, self.partner], **fields)
 
+    def settings(self, **supervision):
+        """Changes the plan's supervision settings through the API."""
+        self.changed("PATCH", f"{API}/plans/{self.plan['id']}", {"supervision": supervision})
+
     def codes(self, t):
         got = self.task(t)
         return got["warning"], [r["code"] for r in got["warning_reasons"]]
@@ -77,12 +81,12 @@ class Watch(Api, ServerTest):
         t = self.watched(due_on=day(40))
         self.log(t, self.lead, 90, month_start(today(), 1).isoformat())
         self.assertEqual(self.codes(t), ("none", []))
-        self.sql(f"UPDATE plan SET near_due_days = 45 WHERE id = {self.plan['id']}")
+        self.settings(near_due_days=45)
         self.assertEqual(self.codes(t), ("blue", ["due_soon"]))
-        self.sql(f"UPDATE plan SET report_cadence = 'none', near_due_days = 10, lag_points = 0 WHERE id = {self.plan['id']}")
+        self.settings(report_cadence="none", near_due_days=10, lag_points=0)
         got = self.task(t)
         self.assertEqual((got["warning"], got["next_report_due"]), ("none", None))
-        self.sql(f"UPDATE task SET report_cadence = 'quarterly' WHERE id = {t['id']}")
+        self.changed("PATCH", f"{TASKS}/{t['id']}", {"report_cadence": "quarterly"})
         self.assertIsNotNone(self.task(t)["next_report_due"])
 
     def test_overdue_is_red_and_closed_tasks_are_none(self):
@@ -182,6 +186,32 @@ class Days(Api, ServerTest):
             finally:
                 self.assertEqual(server.stop(), 0)
         self.assertEqual(colours, {"Etc/GMT+12": "blue", "Etc/GMT-14": "red"})
+
+    def test_a_new_day_is_computed_at_read_then_rendered_by_the_refresher(self):
+        plan = self.new_plan(starts_on=day(-10))
+        t = self.new_task(plan, due_on=day(-1))
+        # as if rendered yesterday, when it was not yet overdue (the render
+        # trigger is held off so that the row keeps yesterday's members)
+        self.db.query("BEGIN; ALTER TABLE task DISABLE TRIGGER render; "
+                      "UPDATE task SET today_on = today_on - 1, colour = 'blue', "
+                      "today = replace(today, '\"red\"', '\"blue\"') WHERE id = %d; "
+                      "ALTER TABLE task ENABLE TRIGGER render; COMMIT" % t["id"])
+        self.assertEqual(self.db.query(f"SELECT colour FROM task WHERE id = {t['id']}"), [["blue"]])
+        self.assertEqual(self.fetch(f"{TASKS}/{t['id']}")["warning"], "red")
+        self.assertEqual(self.ids(TASKS, {"plan_id": plan["id"], "warning": "red"}), [t["id"]])
+        # a server starting renders what is stale (and looks again every minute)
+        server = Server(self.db.url, **PATIENT)
+        try:
+            deadline = time.time() + 120
+            while time.time() < deadline:
+                if self.db.query(f"SELECT colour, today_on = current_date FROM task WHERE id = {t['id']}") == [["red", "t"]]:
+                    break
+                time.sleep(0.5)
+            self.assertEqual(self.db.query(f"SELECT colour, today_on = current_date FROM task WHERE id = {t['id']}"),
+                             [["red", "t"]])
+        finally:
+            self.assertEqual(server.stop(), 0)
+        self.assertEqual(self.fetch(f"{TASKS}/{t['id']}")["version"], t["version"])
 
     def test_a_zone_that_is_not_a_name_is_refused_at_start(self):
         with self.assertRaises(RuntimeError) as refused:
