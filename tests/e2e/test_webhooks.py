@@ -186,8 +186,8 @@ class Hooks:
         return r.json()["items"]
 
 
-class WebhookTest(Hooks, ServerTest):
-    server_env = {**LOOPBACK, "DUBAN_WEBHOOK_RETRY_SCHEDULE": "1,1", "DUBAN_WEBHOOK_DISABLE_AFTER": "2"}
+class WithReceiver(Hooks, ServerTest):
+    """A server of the class's own and a receiver beside it."""
 
     @classmethod
     def setUpClass(cls):
@@ -198,6 +198,10 @@ class WebhookTest(Hooks, ServerTest):
     def tearDownClass(cls):
         cls.receiver.stop()
         super().tearDownClass()
+
+
+class WebhookTest(WithReceiver):
+    server_env = {**LOOPBACK, "DUBAN_WEBHOOK_RETRY_SCHEDULE": "1,1", "DUBAN_WEBHOOK_DISABLE_AFTER": "2"}
 
     def path(self):
         return "/hook/" + uuid.uuid4().hex[:12]
@@ -483,19 +487,9 @@ class WebhookTest(Hooks, ServerTest):
         self.assertEqual(self.deliveries(hook["id"], state="failed"), [])
 
 
-class WithoutAllowList(Hooks, ServerTest):
+class WithoutAllowList(WithReceiver):
     """The defaults: loopback destinations are refused, by the URL when it
     says so, else when the name is resolved at send time."""
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.receiver = Receiver()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.receiver.stop()
-        super().tearDownClass()
 
     def test_loopback_and_link_local_urls_are_422(self):
         for url in (self.receiver.url("/x"), f"http://[::1]:{self.receiver.port}/", "http://localhost/",
