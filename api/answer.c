@@ -36,6 +36,8 @@ void set_version_etag(struct _u_response *res, int64_t version)
     ulfius_add_header_to_response(res, "ETag", etag);
 }
 
+void keep_out_of_caches(struct _u_response *res) { ulfius_add_header_to_response(res, "Cache-Control", "no-store"); }
+
 static void set_etag(struct _u_response *res, const json_t *doc)
 {
     set_version_etag(res, json_integer_value(json_object_get(doc, "version")));

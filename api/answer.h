@@ -31,6 +31,10 @@ int reply_call(const struct _u_request *req, struct _u_response *res, struct cal
 /* Sets ETag to the entity-tag of a row's version. */
 void set_version_etag(struct _u_response *res, int64_t version);
 
+/* Keeps an answer that shows a secret out of every cache, the client's
+ * own included (answers are otherwise `private, no-cache`). */
+void keep_out_of_caches(struct _u_response *res);
+
 /* Answers `status` with a stored row's representation and its ETag. */
 int reply_document(struct _u_response *res, int status, const json_t *doc);
 

@@ -125,7 +125,10 @@ int cb_exchange_begin(const struct _u_request *req, struct _u_response *res, voi
 
     ulfius_add_header_to_response(res, "X-Request-Id", ex->request_id);
     ulfius_add_header_to_response(res, "X-Content-Type-Options", "nosniff");
-    ulfius_add_header_to_response(res, "Cache-Control", "no-store");
+    /* a client (a phone's HTTP cache) may keep an answer and revalidate it
+     * with its ETag; no shared cache may keep it (answers depend on the
+     * bearer token) */
+    ulfius_add_header_to_response(res, "Cache-Control", "private, no-cache");
     const char *origin = u_map_get_case(req->map_header, "Origin");
     if (origin && origin_allowed(app->cfg.cors_origins, origin)) {
         ex->cors = 1;

@@ -35,6 +35,7 @@ static int cb_token_create(const struct _u_request *req, struct _u_response *res
         snprintf(location, sizeof location, "/api/v1/tokens/%lld",
                  (long long)json_integer_value(json_object_get(doc, "id")));
         ulfius_add_header_to_response(res, "Location", location);
+        keep_out_of_caches(res);
     }
     return reply_call(req, res, &c, s, doc, 201, ANSWER_VERSIONED);
 }

@@ -37,6 +37,7 @@ static int cb_webhook_create(const struct _u_request *req, struct _u_response *r
         return U_CALLBACK_COMPLETE;
     struct post post = {.run = run_create, .input = body, .status = 201, .items = WEBHOOKS "/",
                         .flags = ANSWER_VERSIONED};
+    keep_out_of_caches(res);
     int rc = post_and_reply(req, res, app, &post);
     json_decref(body);
     return rc;

@@ -159,6 +159,15 @@ class Phone(Api, ServerTest):
         self.assertEqual(self.request("DELETE", f"{TASKS}/{tasks[2]['id']}").status, 204)
         self.assertProblem(self.get(logs, headers={"If-None-Match": r.header("etag")}), 404)
 
+    def test_answers_may_be_kept_by_the_client_alone_and_secrets_by_none(self):
+        plan, _, _, tasks = self.plan_with_tasks(1)
+        for path in (TASKS, f"{TASKS}/{tasks[0]['id']}"):
+            self.assertEqual(self.get(path).header("cache-control"), "private, no-cache")
+        r = self.send("POST", f"{API}/tokens", {"name": "phone-" + tag(), "role": "reader"})
+        self.assertEqual(r.status, 201, r)
+        self.assertIn("token", r.json())
+        self.assertEqual(r.header("cache-control"), "no-store")
+
     def test_revalidation_gives_the_tag_of_the_full_answer(self):
         """A revalidation computes the tag without the items: it must be the
         tag the full answer carries, for every shape of page."""
