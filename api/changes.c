@@ -3,16 +3,20 @@
  * cursor; GET /api/v1/changes/stream sends them as Server-Sent Events as
  * they are committed. Any token that may read may follow the feed.
  *
- * A stream is served by its connection's own thread (libmicrohttpd runs a
- * thread per connection): between events it waits on the change hub
- * (model/change_hub.h), holding no database connection, so open streams
- * take neither the pool nor another request's thread. Their number is
- * bounded (DUBAN_MAX_STREAMS), and the server's connection limit is
- * raised by as much (api/server.c), so that ordinary requests keep all of
- * theirs. */
+ * Between events a stream holds no database connection (the change hub,
+ * model/change_hub.h, follows the feed for all of them) and no worker: with
+ * a thread per connection (DUBAN_THREADS=0) it waits on the hub in its
+ * connection's own thread, looking each second whether the client has
+ * gone; with a pool of threads its connection is suspended until the hub
+ * wakes it. Their number is bounded (DUBAN_MAX_STREAMS), and the server's
+ * connection limit is raised by as much (api/server.c), so that ordinary
+ * requests keep all of theirs. */
+#include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "api/answer.h"
 #include "api/app.h"
@@ -21,10 +25,12 @@
 #include "api/request.h"
 #include "api/router.h"
 #include "api/routes.h"
+#include "api/server.h"
 #include "model/change_hub.h"
 #include "model/changes.h"
 
-enum { DEFAULT_LIMIT = 100, MAX_LIMIT = 1000, KEEP_ALIVE_MS = 10000, RETRY_MS = 2000, STREAM_BLOCK = 16384 };
+enum { DEFAULT_LIMIT = 100, MAX_LIMIT = 1000, KEEP_ALIVE_MS = 10000, LOOK_MS = 1000, RETRY_MS = 2000,
+       STREAM_BLOCK = 16384 };
 
 /* Reads entity= and plan_id=; answers 400 naming each bad one. */
 static int filter_or_reply(const struct _u_request *req, struct _u_response *res, const struct param_list *q,
@@ -99,12 +105,25 @@ static int cb_changes(const struct _u_request *req, struct _u_response *res, voi
     return rc;
 }
 
-/* An open event stream: its place in the feed and the text not yet sent. */
+/* An open event stream: its place in the feed, the text not yet sent, and
+ * its connection (suspended between events when a pool serves it). */
 struct sse {
     struct change_stream *stream;
     char *text;
     size_t len, sent, cap;
+    int64_t quiet_since;            /* when the last text went out (CLOCK_MONOTONIC ms) */
+    struct MHD_Connection *connection;
+    int pooled;                     /* served by a pool: suspend, never wait */
+    pthread_mutex_t lock;           /* the two below, between the hub and the pool */
+    int suspended, woken;
 };
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /* Appends to the stream's pending text; -1 when out of memory. */
 static int sse_append(struct sse *e, const char *text, size_t n)
@@ -146,22 +165,96 @@ static int sse_events(struct sse *e, const struct change_page *page)
     return 0;
 }
 
+/* Takes what the hub gave: the events, else a keep-alive comment once the
+ * stream has been quiet for KEEP_ALIVE_MS. -1 when the stream ends. */
+static int sse_take(struct sse *e, duban_status s, struct change_page *page)
+{
+    int failed = s != DUBAN_OK;
+    if (!failed && page->count > 0)
+        failed = sse_events(e, page);
+    else if (!failed && now_ms() - e->quiet_since >= KEEP_ALIVE_MS)
+        failed = sse_append(e, ": keep-alive\n\n", 14);
+    change_page_clear(page);
+    if (e->len > 0)
+        e->quiet_since = now_ms();
+    return failed ? -1 : 0;
+}
+
+/* Whether the client has closed its side of the connection. */
+static int client_gone(const struct sse *e)
+{
+    const union MHD_ConnectionInfo *info =
+        e->connection ? MHD_get_connection_info(e->connection, MHD_CONNECTION_INFO_CONNECTION_FD) : NULL;
+    struct pollfd pfd = {.fd = info ? info->connect_fd : -1, .events = POLLRDHUP};
+    return pfd.fd >= 0 && poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR));
+}
+
+/* A thread per connection: waits for text to send on this connection's
+ * own thread, a second at a time, ending when the client has gone. */
+static int sse_wait(struct sse *e)
+{
+    while (e->len == 0) {
+        struct change_page page;
+        duban_status s = change_stream_next(e->stream, LOOK_MS, &page);
+        if (sse_take(e, s, &page) != 0 || (e->len == 0 && client_gone(e)))
+            return -1;
+    }
+    return 1;
+}
+
+/* The hub's wake-up of a suspended stream (under the hub's lock). */
+static void sse_wake(void *arg)
+{
+    struct sse *e = arg;
+    pthread_mutex_lock(&e->lock);
+    if (e->suspended) {
+        e->suspended = 0;
+        MHD_resume_connection(e->connection);
+    } else {
+        e->woken = 1;
+    }
+    pthread_mutex_unlock(&e->lock);
+}
+
+/* A pool: takes what there is; when nothing, the connection is suspended
+ * until the hub wakes it (events, the keep-alive's time, the end).
+ * Returns 1 with text to send, 0 when suspended, -1 at the end. */
+static int sse_suspend_or_take(struct sse *e)
+{
+    for (;;) {
+        pthread_mutex_lock(&e->lock);
+        e->woken = 0;
+        pthread_mutex_unlock(&e->lock);
+        struct change_page page;
+        duban_status s = change_stream_take(e->stream, &page, e->quiet_since + KEEP_ALIVE_MS, sse_wake, e);
+        if (sse_take(e, s, &page) != 0)
+            return -1;
+        if (e->len > 0)
+            return 1;
+        pthread_mutex_lock(&e->lock);
+        int woken = e->woken;
+        if (!woken) {
+            e->suspended = 1;
+            MHD_suspend_connection(e->connection);
+        }
+        pthread_mutex_unlock(&e->lock);
+        if (!woken)
+            return 0;
+    }
+}
+
 /* libmicrohttpd asks for more of the body: what is pending, else the next
- * events (waiting for them at most KEEP_ALIVE_MS, then a comment line
- * keeps the connection alive). The end when the service stops. */
+ * events or keep-alive; 0 bytes while suspended (it asks again once the
+ * connection is resumed); the end when the service stops. */
 static ssize_t sse_read(void *user, uint64_t offset, char *out, size_t max)
 {
     (void)offset;
     struct sse *e = user;
-    while (e->sent == e->len) {
+    if (e->sent == e->len) {
         e->len = e->sent = 0;
-        struct change_page page;
-        duban_status s = change_stream_next(e->stream, KEEP_ALIVE_MS, &page);
-        int failed = s == DUBAN_OK &&
-                     (page.count ? sse_events(e, &page) : sse_append(e, ": keep-alive\n\n", 14));
-        change_page_clear(&page);
-        if (s != DUBAN_OK || failed)
-            return U_STREAM_END;
+        int ready = e->pooled ? sse_suspend_or_take(e) : sse_wait(e);
+        if (ready <= 0)
+            return ready < 0 ? U_STREAM_END : 0;
     }
     size_t n = e->len - e->sent < max ? e->len - e->sent : max;
     memcpy(out, e->text + e->sent, n);
@@ -173,6 +266,7 @@ static void sse_free(void *user)
 {
     struct sse *e = user;
     change_stream_close(e->stream);
+    pthread_mutex_destroy(&e->lock);
     free(e->text);
     free(e);
 }
@@ -200,6 +294,12 @@ static int cb_changes_stream(const struct _u_request *req, struct _u_response *r
     const char *last_id = header(req, "Last-Event-ID");
     const char *cursor = last_id && *last_id ? last_id : params_get(&q, "after");
     struct sse *e = calloc(1, sizeof *e);
+    if (e) {
+        pthread_mutex_init(&e->lock, NULL);
+        e->connection = server_connection();
+        e->pooled = ctx->app->cfg.threads > 0 && e->connection;
+        e->quiet_since = now_ms();
+    }
     struct call c;
     call_for_request(&c, res, ctx->app);
     struct change_page first;
@@ -213,10 +313,12 @@ static int cb_changes_stream(const struct _u_request *req, struct _u_response *r
         change_page_clear(&first);
     }
     if (s != DUBAN_OK) {
-        if (e && e->stream)
+        if (e && e->stream) {
             sse_free(e);
-        else
+        } else if (e) {
+            pthread_mutex_destroy(&e->lock);
             free(e);
+        }
         reply_failure(req, res, &c, s);
         call_clear(&c);
         return U_CALLBACK_COMPLETE;

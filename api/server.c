@@ -97,6 +97,12 @@ static void *request_begun(void *cls, const char *uri)
 static MHD_AccessHandlerCallback ulfius_handler;
 static const struct app *limited_app;
 
+/* The connection whose request the callbacks running on this thread
+ * serve (ulfius runs them from within its handler, on this thread). */
+static _Thread_local struct MHD_Connection *serving;
+
+struct MHD_Connection *server_connection(void) { return serving; }
+
 /* In front of ulfius's handler, which buffers a whole body (cut, not
  * refused, at max_post_body_size): keeps each request's body within its
  * route's limit. A request whose Content-Length is over it is answered at
@@ -110,6 +116,7 @@ static enum MHD_Result limit_body(void *cls, struct MHD_Connection *connection, 
                                   void **con_cls)
 {
     struct connection_info_struct *info = *con_cls;
+    serving = connection;
     if (!info || !info->request || !limited_app)
         return ulfius_handler(cls, connection, url, method, version, upload_data, upload_data_size, con_cls);
     size_t limit = exchange_body_limit(limited_app, info->request->url_path);
@@ -173,8 +180,10 @@ int server_start(struct _u_instance *instance, struct app *app)
      * yet in flight when server_stop drains). MHD_USE_ITC lets
      * MHD_quiesce_daemon stop a pool's listeners too. */
     unsigned int mode = app->cfg.threads > 0 ? MHD_USE_EPOLL : MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL;
+    /* a pool suspends a change stream's connection between its events
+     * (api/changes.c), so that no worker waits for them */
     unsigned int flags = mode | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG |
-                         (ipv6 ? MHD_USE_IPv6 : 0);
+                         (ipv6 ? MHD_USE_IPv6 : 0) | (app->cfg.threads > 0 ? MHD_ALLOW_SUSPEND_RESUME : 0);
     struct MHD_OptionItem options[] = {
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)request_ended, app},
         {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)request_begun, app},

@@ -14,6 +14,10 @@ int server_init(struct _u_instance *instance, struct app *app);
 /* Binds cfg.listen and starts serving. 0 on success. */
 int server_start(struct _u_instance *instance, struct app *app);
 
+/* The libmicrohttpd connection of the request the calling thread's
+ * callbacks serve (for a response that outlives its callback: a stream). */
+struct MHD_Connection *server_connection(void);
+
 /* Stops accepting, lets requests in flight finish (at most drain_ms), then
  * closes everything and releases the instance. */
 void server_stop(struct _u_instance *instance, struct app *app, int drain_ms);

@@ -43,12 +43,18 @@ struct change_hub {
     struct change_position last;
     struct change_item ring[RING_SIZE];
     size_t head, count, bytes;       /* the oldest item, how many, their texts' size */
+    struct change_stream *armed;     /* streams waiting to be woken */
 };
 
 struct change_stream {
     struct change_hub *hub;
     struct change_filter filter;
     struct change_position at;       /* every event up to here was given */
+    /* armed by change_stream_take (under the hub's lock): who to wake, and by when */
+    change_wake_fn wake;
+    void *wake_arg;
+    int64_t wake_at;
+    struct change_stream *prev, *next;   /* in the hub's list of armed streams */
 };
 
 static int64_t now_ms(void)
@@ -89,6 +95,27 @@ static void ring_append(struct change_hub *hub, struct change_page *page)
     }
     if (change_position_cmp(&page->next, &hub->last) > 0)
         hub->last = page->next;
+}
+
+/* Under the lock: wakes the armed streams (each once), all of them, or
+ * (due >= 0) those whose time came by `due`. */
+static void fire_armed(struct change_hub *hub, int64_t due)
+{
+    for (struct change_stream *s = hub->armed, *next; s; s = next) {
+        next = s->next;
+        if (due >= 0 && s->wake_at > due)
+            continue;
+        if (s->prev)
+            s->prev->next = s->next;
+        else
+            hub->armed = s->next;
+        if (s->next)
+            s->next->prev = s->prev;
+        s->prev = s->next = NULL;
+        change_wake_fn wake = s->wake;
+        s->wake = NULL;
+        wake(s->wake_arg);
+    }
 }
 
 /* The listening connection, or NULL when the database cannot be reached. */
@@ -146,6 +173,7 @@ static int read_new(struct change_hub *hub, PGconn *conn)
             ring_append(hub, &page);
         }
         pthread_cond_broadcast(&hub->grown);
+        fire_armed(hub, -1);
         pthread_mutex_unlock(&hub->lock);
         int more = page.has_more || !live, held = page.held;
         change_page_clear(&page);
@@ -197,6 +225,9 @@ static void *follow(void *arg)
             held = read_new(hub, conn);
             next_read = last_read + (held > 0 ? HELD_POLL_MS : POLL_MS);
         }
+        pthread_mutex_lock(&hub->lock);
+        fire_armed(hub, now_ms());
+        pthread_mutex_unlock(&hub->lock);
         if (held >= 0 && hub->retention_days > 0 && now_ms() >= next_purge) {
             purge(hub, conn);
             next_purge = now_ms() + PURGE_EVERY_S * 1000;
@@ -245,6 +276,7 @@ void change_hub_stop(struct change_hub *hub)
         return;
     pthread_mutex_lock(&hub->lock);
     pthread_cond_broadcast(&hub->grown);
+    fire_armed(hub, -1);
     pthread_mutex_unlock(&hub->lock);
     pthread_join(hub->thread, NULL);
 }
@@ -322,9 +354,18 @@ void change_stream_close(struct change_stream *s)
 {
     if (!s)
         return;
-    pthread_mutex_lock(&s->hub->lock);
-    s->hub->open--;
-    pthread_mutex_unlock(&s->hub->lock);
+    struct change_hub *hub = s->hub;
+    pthread_mutex_lock(&hub->lock);
+    if (s->wake) {
+        if (s->prev)
+            s->prev->next = s->next;
+        else
+            hub->armed = s->next;
+        if (s->next)
+            s->next->prev = s->prev;
+    }
+    hub->open--;
+    pthread_mutex_unlock(&hub->lock);
     free(s);
 }
 
@@ -391,41 +432,94 @@ static duban_status catch_up(struct change_stream *s, struct change_page *out)
     return status == DUBAN_GONE ? DUBAN_GONE : DUBAN_OK;   /* a failed read is tried again on the next wait */
 }
 
+enum step { STEP_DONE, STEP_EMPTY, STEP_CATCH_UP };
+
+/* Under the lock: gives the stream what the ring holds after it (DONE,
+ * with *status), or says that nothing is there yet (EMPTY) or that the
+ * stream must read through the pool (CATCH_UP: behind the ring, or no
+ * ring yet). */
+static enum step ring_step(struct change_stream *s, struct change_page *out, duban_status *status)
+{
+    struct change_hub *hub = s->hub;
+    *status = DUBAN_OK;
+    if (atomic_load(&hub->stopping)) {
+        *status = DUBAN_GONE;
+        return STEP_DONE;
+    }
+    if (!hub->live || change_position_cmp(&s->at, &hub->floor) < 0)
+        return STEP_CATCH_UP;
+    if (change_position_cmp(&s->at, &hub->last) < 0) {
+        int failed = take_from_ring(s, out);
+        if (failed)
+            change_page_clear(out);
+        if (failed || out->count > 0)
+            return STEP_DONE;
+        free(out->items);
+        out->items = NULL;
+    }
+    return STEP_EMPTY;
+}
+
 duban_status change_stream_next(struct change_stream *s, int wait_ms, struct change_page *out)
 {
     struct change_hub *hub = s->hub;
     memset(out, 0, sizeof *out);
     int64_t until = now_ms() + wait_ms;
     struct timespec deadline = {.tv_sec = until / 1000, .tv_nsec = until % 1000 * 1000000L};
+    duban_status status;
     pthread_mutex_lock(&hub->lock);
     for (;;) {
-        if (atomic_load(&hub->stopping)) {
+        enum step step = ring_step(s, out, &status);
+        if (step == STEP_DONE) {
             pthread_mutex_unlock(&hub->lock);
-            return DUBAN_GONE;
+            return status;
         }
-        if (!hub->live || change_position_cmp(&s->at, &hub->floor) < 0) {
+        if (step == STEP_CATCH_UP) {
             int live = hub->live;
             pthread_mutex_unlock(&hub->lock);
-            duban_status status = catch_up(s, out);
-            if (status != DUBAN_OK || out->count > 0 || live)
-                return status;
-            pause_ms(wait_ms < RECONNECT_MS ? wait_ms : RECONNECT_MS);   /* no hub yet: read again soon */
-            return DUBAN_OK;
-        }
-        if (change_position_cmp(&s->at, &hub->last) < 0) {
-            int failed = take_from_ring(s, out);
-            if (failed || out->count > 0) {
-                pthread_mutex_unlock(&hub->lock);
-                if (failed)
-                    change_page_clear(out);
-                return DUBAN_OK;
-            }
-            free(out->items);
-            out->items = NULL;
+            status = catch_up(s, out);
+            if (status == DUBAN_OK && out->count == 0 && !live)   /* no hub yet: read again soon */
+                pause_ms(wait_ms < RECONNECT_MS ? wait_ms : RECONNECT_MS);
+            return status;
         }
         if (pthread_cond_timedwait(&hub->grown, &hub->lock, &deadline) == ETIMEDOUT) {
             pthread_mutex_unlock(&hub->lock);
             return DUBAN_OK;
         }
     }
+}
+
+duban_status change_stream_take(struct change_stream *s, struct change_page *out, int64_t wake_at, change_wake_fn wake,
+                                void *arg)
+{
+    struct change_hub *hub = s->hub;
+    memset(out, 0, sizeof *out);
+    duban_status status;
+    pthread_mutex_lock(&hub->lock);
+    enum step step = ring_step(s, out, &status);
+    if (step == STEP_CATCH_UP) {
+        pthread_mutex_unlock(&hub->lock);
+        status = catch_up(s, out);
+        if (status != DUBAN_OK || out->count > 0)
+            return status;
+        change_page_clear(out);
+        pthread_mutex_lock(&hub->lock);
+        step = ring_step(s, out, &status);   /* the ring may have grown meanwhile */
+        if (step == STEP_CATCH_UP) {         /* no hub yet, or still behind: read again soon */
+            step = STEP_EMPTY;
+            wake_at = now_ms() + RECONNECT_MS < wake_at ? now_ms() + RECONNECT_MS : wake_at;
+        }
+    }
+    if (step == STEP_EMPTY && !s->wake) {
+        s->wake = wake;
+        s->wake_arg = arg;
+        s->wake_at = wake_at;
+        s->prev = NULL;
+        s->next = hub->armed;
+        if (hub->armed)
+            hub->armed->prev = s;
+        hub->armed = s;
+    }
+    pthread_mutex_unlock(&hub->lock);
+    return status;
 }

@@ -48,6 +48,18 @@ duban_status change_stream_open(struct change_hub *hub, struct call *c, const ch
  * hub is stopping (or the stream fell behind the purge): the stream ends. */
 duban_status change_stream_next(struct change_stream *s, int wait_ms, struct change_page *out);
 
+/* What a stream served without a thread of its own leaves with the hub:
+ * called once, under the hub's lock (it may only signal), when events
+ * come after the stream's position, when the hub stops, or when the time
+ * it was armed for has come. */
+typedef void (*change_wake_fn)(void *arg);
+
+/* change_stream_next without waiting: when there is nothing to give, arms
+ * wake(arg) (at the latest at wake_at, CLOCK_MONOTONIC milliseconds) and
+ * returns an empty page; the stream is then asked again once woken. */
+duban_status change_stream_take(struct change_stream *s, struct change_page *out, int64_t wake_at, change_wake_fn wake,
+                                void *arg);
+
 void change_stream_close(struct change_stream *s);
 
 /* Streams open now. */

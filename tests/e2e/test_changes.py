@@ -545,6 +545,24 @@ class Streaming(Feed, ServerTest):
         self.assertProblem(refused, 406)
 
 
+class StreamingFromAPool(Streaming):
+    """The same, served by a pool of epoll threads (DUBAN_THREADS): a
+    stream's connection is suspended between its events."""
+
+    server_env = {"DUBAN_THREADS": "2"}
+    last_mark = None   # its own database: Streaming's cursors are another feed's
+
+    def test_streams_take_no_worker_of_the_pool(self):
+        streams = [self.open() for _ in range(6)]   # more streams than the pool has threads
+        for s in streams:
+            self.assertEqual(s.status, 200, s.body)
+        for _ in range(10):
+            self.assertEqual(self.request("GET", f"{API}/plans").status, 200)
+        unit = self.new_unit()
+        for s in streams:
+            self.assertTrue(s.wait_for(lambda c: any(json.loads(e["data"])["entity_id"] == unit["id"] for e in c.events)))
+
+
 class StreamLimit(Feed, ServerTest):
     """DUBAN_MAX_STREAMS open at most; one more is 503; ordinary requests go on."""
 
