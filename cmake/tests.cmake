@@ -37,6 +37,9 @@ endforeach()
 # The fault tests stop, freeze and restart PostgreSQL and hold 1,100
 # connections: on a loaded machine under the sanitizers they need longer.
 set_tests_properties(e2e.test_faults PROPERTIES TIMEOUT 1500)
+# The cluster test starts two databases, two instances and HAProxy, runs
+# 10,000 operations, kills an instance and fails over, waiting for each.
+set_tests_properties(e2e.test_cluster PROPERTIES TIMEOUT 1800)
 
 # The Docker files, checked statically (no container engine runs here).
 add_test(NAME docker.files COMMAND ${CMAKE_SOURCE_DIR}/tests/docker/check_docker.sh)

@@ -7,6 +7,10 @@ dockerfile=$root/docker/Dockerfile
 fail() { echo "docker check: $*" >&2; exit 1; }
 
 docker-compose -f "$root/docker/compose.yaml" config -q || fail "docker/compose.yaml is not valid"
+docker-compose -f "$root/docker/compose.cluster.yaml" config -q || fail "docker/compose.cluster.yaml is not valid"
+if command -v haproxy >/dev/null; then
+  haproxy -c -q -f "$root/docker/haproxy.cfg" || fail "docker/haproxy.cfg is not valid"
+fi
 
 grep -E '^FROM ' "$dockerfile" | grep -vE '^FROM [^ :]+:[0-9][^ ]*( AS [a-z]+)?$' &&
   fail "every FROM needs a pinned version tag"
