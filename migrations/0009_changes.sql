@@ -118,14 +118,15 @@ BEGIN
     RETURN NULL;
 END $$;
 
-CREATE TRIGGER change AFTER INSERT OR UPDATE OR DELETE ON plan FOR EACH ROW EXECUTE FUNCTION change_record();
-CREATE TRIGGER change AFTER INSERT OR UPDATE OR DELETE ON task FOR EACH ROW EXECUTE FUNCTION change_record();
-CREATE TRIGGER change AFTER INSERT OR UPDATE OR DELETE ON unit FOR EACH ROW EXECUTE FUNCTION change_record();
-CREATE TRIGGER change AFTER INSERT OR UPDATE OR DELETE ON leader FOR EACH ROW EXECUTE FUNCTION change_record();
-CREATE TRIGGER change AFTER INSERT OR UPDATE OR DELETE ON progress_log FOR EACH ROW EXECUTE FUNCTION change_record();
-CREATE TRIGGER change AFTER INSERT OR UPDATE OR DELETE ON acknowledgement FOR EACH ROW EXECUTE FUNCTION change_record();
-CREATE TRIGGER change AFTER INSERT OR UPDATE OR DELETE ON closure_request FOR EACH ROW EXECUTE FUNCTION change_record();
-CREATE TRIGGER change AFTER INSERT OR UPDATE OR DELETE ON urge FOR EACH ROW EXECUTE FUNCTION change_record();
+DO $$
+DECLARE entity text;
+BEGIN
+    FOREACH entity IN ARRAY ARRAY['plan', 'task', 'unit', 'leader', 'progress_log', 'acknowledgement',
+                                  'closure_request', 'urge'] LOOP
+        EXECUTE format('CREATE TRIGGER change AFTER INSERT OR UPDATE OR DELETE ON %I '
+                       'FOR EACH ROW EXECUTE FUNCTION change_record()', entity);
+    END LOOP;
+END $$;
 
 -- Tell every duban listening that events were written (delivered at commit;
 -- one notification per transaction however many events).

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "model/listen.h"
 #include "model/log.h"
 
 enum {
@@ -97,42 +98,30 @@ static void ring_append(struct change_hub *hub, struct change_page *page)
         hub->last = page->next;
 }
 
+/* Under the lock: takes an armed stream off the list; returns its waker. */
+static change_wake_fn disarm(struct change_hub *hub, struct change_stream *s)
+{
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        hub->armed = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    s->prev = s->next = NULL;
+    change_wake_fn wake = s->wake;
+    s->wake = NULL;
+    return wake;
+}
+
 /* Under the lock: wakes the armed streams (each once), all of them, or
  * (due >= 0) those whose time came by `due`. */
 static void fire_armed(struct change_hub *hub, int64_t due)
 {
     for (struct change_stream *s = hub->armed, *next; s; s = next) {
         next = s->next;
-        if (due >= 0 && s->wake_at > due)
-            continue;
-        if (s->prev)
-            s->prev->next = s->next;
-        else
-            hub->armed = s->next;
-        if (s->next)
-            s->next->prev = s->prev;
-        s->prev = s->next = NULL;
-        change_wake_fn wake = s->wake;
-        s->wake = NULL;
-        wake(s->wake_arg);
+        if (due < 0 || s->wake_at <= due)
+            disarm(hub, s)(s->wake_arg);
     }
-}
-
-/* The listening connection, or NULL when the database cannot be reached. */
-static PGconn *listen_for_changes(const struct change_hub *hub)
-{
-    const char *keys[] = {"dbname", "connect_timeout", "application_name", "options", NULL};
-    const char *values[] = {hub->url, "2", "duban-change-hub", hub->options, NULL};
-    PGconn *conn = PQconnectdbParams(keys, values, 1);
-    if (PQstatus(conn) == CONNECTION_OK) {
-        PGresult *res = PQexec(conn, "LISTEN duban_changes");
-        int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-        PQclear(res);
-        if (ok)
-            return conn;
-    }
-    PQfinish(conn);
-    return NULL;
 }
 
 /* Reads every event after the ring's last into it, waking the streams.
@@ -205,7 +194,7 @@ static void *follow(void *arg)
     int held = 0;
     int64_t next_read = 0, last_read = 0, next_purge = 0;
     while (!atomic_load(&hub->stopping)) {
-        if (!conn && !(conn = listen_for_changes(hub))) {
+        if (!conn && !(conn = db_listen(hub->url, "duban-change-hub", hub->options, "duban_changes"))) {
             pause_ms(RECONNECT_MS);
             continue;
         }
@@ -356,14 +345,8 @@ void change_stream_close(struct change_stream *s)
         return;
     struct change_hub *hub = s->hub;
     pthread_mutex_lock(&hub->lock);
-    if (s->wake) {
-        if (s->prev)
-            s->prev->next = s->next;
-        else
-            hub->armed = s->next;
-        if (s->next)
-            s->next->prev = s->prev;
-    }
+    if (s->wake)
+        disarm(hub, s);
     hub->open--;
     pthread_mutex_unlock(&hub->lock);
     free(s);

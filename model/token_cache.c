@@ -8,6 +8,7 @@
 #include <libpq-fe.h>
 #include <time.h>
 
+#include "model/listen.h"
 #include "model/log.h"
 
 enum { SLOTS = 1024, POLL_MS = 250, RECONNECT_MS = 1000 };
@@ -76,23 +77,6 @@ void token_cache_put(struct token_cache *cache, const char *secret, const struct
     pthread_rwlock_unlock(&cache->lock);
 }
 
-/* Opens the listening connection; NULL when the database is unreachable. */
-static PGconn *listen_for_changes(const struct token_cache *cache)
-{
-    const char *keys[] = {"dbname", "connect_timeout", "application_name", NULL};
-    const char *values[] = {cache->url, "2", "duban-token-listener", NULL};
-    PGconn *conn = PQconnectdbParams(keys, values, 1);
-    if (PQstatus(conn) == CONNECTION_OK) {
-        PGresult *res = PQexec(conn, "LISTEN duban_tokens");
-        int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-        PQclear(res);
-        if (ok)
-            return conn;
-    }
-    PQfinish(conn);
-    return NULL;
-}
-
 /* Follows notifications until stopped: each one empties the cache; so
  * does losing the connection, after which entries are not trusted until
  * it is back. */
@@ -102,7 +86,7 @@ static void *listener(void *arg)
     PGconn *conn = NULL;
     while (!atomic_load(&cache->stopping)) {
         if (!conn) {
-            conn = listen_for_changes(cache);
+            conn = db_listen(cache->url, "duban-token-listener", NULL, "duban_tokens");
             token_cache_clear(cache);
             atomic_store(&cache->listening, conn != NULL);
             if (!conn)
