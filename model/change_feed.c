@@ -95,7 +95,7 @@ static int cursor_parse(const char *text, struct cursor *out)
 }
 
 /* The page statement. $1, $2: the position after which to read; $3: how
- * many rows at most; $4: entities (text[], null for all); $5: plan id
+ * many rows at most; $4: entities (text[]); $5: plan id
  * (null for any). Every row carries the feed's identity, its purge mark
  * and its tail (the newest event readable now, (0, 0) when none), and
  * whether committed events wait behind a transaction still running, all
@@ -115,7 +115,7 @@ static void build_page_sql(void)
         "p AS (SELECT e.xid, e.seq, e.entity, e.plan_id, e.type, change_cursor(e.xid, e.seq) AS cursor, "
         "  change_json(e, %s) AS json FROM change_event e, v "
         "  WHERE (e.xid, e.seq) > ($1::xid8, $2::bigint) AND e.xid < v.xmin "
-        "    AND ($4::text[] IS NULL OR e.entity = ANY ($4::text[])) AND ($5::bigint IS NULL OR e.plan_id = $5::bigint) "
+        "    AND e.entity = ANY ($4::text[]) AND ($5::bigint IS NULL OR e.plan_id = $5::bigint) "
         "  ORDER BY e.xid, e.seq LIMIT $3::integer) "
         "SELECT h.feed, h.purged_xid, h.purged_seq, h.tail_xid, h.tail_seq, h.tail_cursor, "
         "  EXISTS (SELECT 1 FROM change_event e, v WHERE e.xid >= v.xmin), "
@@ -153,11 +153,13 @@ static int take_item(const PGresult *res, int row, struct change_item *item)
     return 0;
 }
 
-/* The entities of a filter as an SQL array, into buf; NULL for all. */
+/* The entities of a filter as an SQL array, into buf; all eight when it
+ * names none (the feed carries no other events: a webhook.disabled event
+ * in the table is for webhook subscribers, admins' business). */
 static const char *entity_array(unsigned entities, char *buf, size_t size)
 {
     if (!entities)
-        return NULL;
+        entities = (1u << CHANGE_ENTITY_COUNT) - 1;
     size_t used = (size_t)snprintf(buf, size, "{");
     for (unsigned i = 0; i < CHANGE_ENTITY_COUNT; i++)
         if (entities & (1u << i))
