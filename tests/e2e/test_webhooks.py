@@ -56,8 +56,8 @@ class Receiver:
     path: a list of actions taken one per request, then `ok` (204).
     Actions: ("status", n); ("gate", event) waits for the event, then 200
     (if the client is still there); ("slow", s) answers 200 after s
-    seconds (duban gives up after 10); "close" closes the connection
-    without answering."""
+    seconds (duban gives up after 10); ("long", n) answers 200 with n
+    bytes; "close" closes the connection without answering."""
 
     def __init__(self):
         self.lock = threading.Lock()
@@ -85,8 +85,11 @@ class Receiver:
                     self.close_connection = True
                     self.connection.shutdown(socket.SHUT_RDWR)
                     return
+                body = b""
                 if action == "ok":
                     status = 204
+                elif action[0] == "long":
+                    status, body = 200, b"x" * action[1]
                 elif action[0] == "status":
                     status = action[1]
                 elif action[0] == "gate":
@@ -96,8 +99,9 @@ class Receiver:
                     time.sleep(action[1])
                     status = 200
                 self.send_response(status)
-                self.send_header("Content-Length", "0")
+                self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
+                self.wfile.write(body)
 
             def log_message(self, *args):
                 pass
@@ -392,6 +396,15 @@ class WebhookTest(WithReceiver):
         self.assertEqual(close[-1]["state"], "succeeded")
         self.assertSubset([{"state": "retrying"}], self.deliveries(hooks["error"]["id"], state="retrying")[:1])
         self.assertEqual(len(self.deliveries(hooks["error"]["id"], state="retrying")), 2)
+
+    def test_a_long_answer_is_read_only_so_far(self):
+        path = self.path()
+        self.receiver.plan(path, ("long", 1 << 20))
+        hook = self.subscribe(self.receiver, path, ["unit.*"])
+        self.write_units(1)
+        first = wait_for("the delivery", lambda: self.deliveries(hook["id"]))[0]
+        self.assertSubset({"attempt": 1, "state": "succeeded", "status_code": 200, "error": None}, first)
+        self.assertEqual(len(self.receiver.received(path)), 1)
 
     def test_a_redirect_is_a_failure(self):
         path = self.path()
