@@ -45,7 +45,11 @@ static duban_status check_reporter_owns(struct call *c, PGconn *conn, struct wri
 
 /* The task exists and is locked (reports on one task apply one at a time),
  * and the reporting unit is one of its units. A reporter (c->unit_scope)
- * acts only for its own unit. */
+ * acts only for its own unit. Reports on a task queue first for an
+ * advisory lock of their own, which takes no transaction id: each then
+ * gets its id in the order it writes the task, and the change feed (which
+ * orders by transaction id, migration 0009) need not retry one that drew
+ * its id early but came to the task's row late. */
 static duban_status check_report(struct call *c, PGconn *conn, struct write *w)
 {
     duban_status owned = check_reporter_owns(c, conn, w);
@@ -67,7 +71,7 @@ static duban_status check_report(struct call *c, PGconn *conn, struct write *w)
     PGresult *res;
     duban_status s = db_exec(c, conn, &res,
                              "SELECT EXISTS (SELECT 1 FROM task_unit WHERE task_id = t.id AND unit_id = $2::bigint) "
-                             "FROM task t WHERE t.id = $1::bigint FOR UPDATE",
+                             "FROM task t, pg_advisory_xact_lock(734202, ($1::bigint % 2147483647)::integer) WHERE t.id = $1::bigint FOR UPDATE OF t",
                              2, params);
     if (s != DUBAN_OK)
         return s;
