@@ -490,7 +490,8 @@ static duban_status read_on(struct call *c, db_work_fn work, void *arg)
 
 /* A read the standby may answer goes there when replica_chosen says so;
  * should the standby fail it (unreachable, a query cancelled by replay, a
- * relation it cannot read), the primary answers. */
+ * relation it cannot read), the primary answers. Once the primary has
+ * answered a call, its later reads stay there: never older than the first. */
 duban_status db_read(struct call *c, db_work_fn work, void *arg)
 {
     struct db *db = c->db;
@@ -504,6 +505,7 @@ duban_status db_read(struct call *c, db_work_fn work, void *arg)
         call_clear(c);
         c->detail[0] = '\0';
     }
+    c->read_standby = 0;
     return read_on(c, work, arg);
 }
 

@@ -241,5 +241,17 @@ class ServerTest(unittest.TestCase):
             self.assertEqual(expected, actual, path)
 
 
+def wait_for(what, predicate, timeout=60, step=0.1):
+    """Polls until predicate() is true and returns its value; fails with
+    `what` if it never is. The timeout bounds a hang, not the speed."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(step)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
 def main():
     unittest.main(verbosity=2)

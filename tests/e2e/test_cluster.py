@@ -19,7 +19,7 @@ import time
 import unittest
 import uuid
 
-from harness import DUBAN_BIN, PATIENT, SOURCE_DIR, Server, free_port, main, psql
+from harness import DUBAN_BIN, PATIENT, SOURCE_DIR, Response, Server, free_port, main, psql, wait_for
 
 CLUSTER_SCRIPT = os.path.join(SOURCE_DIR, "scripts", "cluster")
 API = "/api/v1"
@@ -52,36 +52,20 @@ class Client:
             try:
                 self.conn.request(method, path, body=data, headers=headers)
                 r = self.conn.getresponse()
-                answer = Answer(r.status, r.getheaders(), r.read())
+                answer = Response(r.status, r.getheaders(), r.read())
                 if answer.header("connection") == "close":
                     self.close()
                 return answer
             except (ConnectionError, http.client.HTTPException, OSError) as e:
                 self.close()
                 if attempt == 1:
-                    return Answer(0, [], str(e).encode())
+                    return Response(0, [], str(e).encode())
         raise AssertionError("unreachable")
 
     def close(self):
         if self.conn:
             self.conn.close()
         self.conn = None
-
-
-class Answer:
-    def __init__(self, status, headers, body):
-        self.status = status
-        self.headers = {k.lower(): v for k, v in headers}
-        self.body = body
-
-    def header(self, name):
-        return self.headers.get(name.lower())
-
-    def json(self):
-        return json.loads(self.body)
-
-    def __repr__(self):
-        return f"<{self.status} {self.body[:300]!r}>"
 
 
 def cluster(*args, check=True):
@@ -118,14 +102,39 @@ def port_of(url):
     return int(url.rsplit(":", 1)[1].split("/")[0])
 
 
-def wait_until(what, check, seconds=PATIENCE_S, pause=0.2):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(pause)
-    raise AssertionError(f"{what}: not within {seconds} s")
+class Writers:
+    """`count` clients POSTing units through HAProxy until stopped, each
+    request with an Idempotency-Key of its own. A key is sent until
+    `answered(client, key, answer)` says it was answered (once, unless it
+    says otherwise), then the next one. `answered` runs on the client's
+    thread (list appends need no lock)."""
+
+    def __init__(self, prefix, token, count, answered):
+        self.prefix, self.token, self.answered = prefix, token, answered
+        self.stop = threading.Event()
+        self.threads = [threading.Thread(target=self.write, args=(i,)) for i in range(count)]
+        for t in self.threads:
+            t.start()
+
+    def write(self, i):
+        c = Client(STATE["port"], self.token)
+        n = 0
+        while not self.stop.is_set():
+            n += 1
+            key = f"{self.prefix}-{RUN}-{i}-{n}"
+            deadline = time.time() + 2 * PATIENCE_S
+            while time.time() < deadline:   # a key once sent is sent until answered
+                r = c.request("POST", f"{API}/units", {"name": f"{self.prefix} {RUN} {i} {n}"},
+                              headers={"Idempotency-Key": key})
+                if self.answered(c, key, r):
+                    break
+                time.sleep(0.1)
+        c.close()
+
+    def join(self):
+        self.stop.set()
+        for t in self.threads:
+            t.join()
 
 
 STATE = {}
@@ -241,8 +250,8 @@ class Cluster(unittest.TestCase):
         revoked_at = time.time()
         # The other instance learns it from PostgreSQL (NOTIFY): long before
         # its cache would forget the token (60 s).
-        wait_until("the revoked token refused", lambda: mine.request("GET", f"{API}/units?limit=1").status == 401,
-                   seconds=30, pause=0.05)
+        wait_for("the revoked token refused", lambda: mine.request("GET", f"{API}/units?limit=1").status == 401,
+                   timeout=30, step=0.05)
         print(f"\n  revocation reached the other instance after {time.time() - revoked_at:.2f} s")
 
     def test_5_a_rate_limit_is_one_budget_for_every_instance(self):
@@ -261,7 +270,7 @@ class Cluster(unittest.TestCase):
                 self.assertEqual(first.request("GET", f"{API}/units?limit=1").status, 429)
                 used = f"SELECT coalesce(sum(used), 0) FROM rate_budget WHERE token_id = {made['id']} " \
                        f"AND minute = {minute}"
-                wait_until("the first instance shares its count",
+                wait_for("the first instance shares its count",
                            lambda: int(psql(self.primary, used)[0][0]) >= limit)
                 # The second instance has served this token nothing: alone, it
                 # would allow all 15. It allows what it served before it
@@ -285,7 +294,7 @@ class Cluster(unittest.TestCase):
     def replay(self, paused):
         psql(self.standby, "SELECT pg_wal_replay_pause()" if paused else "SELECT pg_wal_replay_resume()")
         state = "paused" if paused else "not paused"
-        wait_until(f"replay {state}", lambda: psql(self.standby, "SELECT pg_get_wal_replay_pause_state()")
+        wait_for(f"replay {state}", lambda: psql(self.standby, "SELECT pg_get_wal_replay_pause_state()")
                    == [[state]])
 
     def standby_lag_over(self, seconds):
@@ -316,11 +325,11 @@ class Cluster(unittest.TestCase):
                 r = client.request("GET", path, headers={"Consistency-Token": token})
                 self.assertEqual((r.status, r.json()), (200, unit))
             # a standby further behind than allowed answers nothing, token or not
-            wait_until("the standby 2 s behind", lambda: self.standby_lag_over(2))
+            wait_for("the standby 2 s behind", lambda: self.standby_lag_over(2))
             self.assertEqual(strict_client.request("GET", path).status, 200)
             self.assertEqual(strict_client.request("GET", "/readyz").json()["databases"],
                              {"primary": "up", "standby": "lagging"})
-            wait_until("the standby 6 s behind", lambda: self.standby_lag_over(6))
+            wait_for("the standby 6 s behind", lambda: self.standby_lag_over(6))
             for client in (self.proxy, *self.instances):
                 self.assertEqual(client.request("GET", path).status, 200)
         finally:
@@ -328,7 +337,7 @@ class Cluster(unittest.TestCase):
             loose.stop()
             strict.stop()
         # replayed: the standby answers again, with the write
-        wait_until("the standby replays the write",
+        wait_for("the standby replays the write",
                    lambda: psql(self.standby, f"SELECT pg_last_wal_replay_lsn() >= '{token}'::pg_lsn") == [["t"]])
         before = [self.standby_reads(c)[0] for c in self.instances]
         for client in self.instances:
@@ -398,33 +407,22 @@ class Cluster(unittest.TestCase):
 
     def test_8_an_instance_killed_under_load_loses_no_retryable_request(self):
         pid = int(self.status["pid"][0])
-        stop, answers, lock = threading.Event(), [], threading.Lock()
-        token = self.token("editor")["token"]
+        answers = []
 
-        def load(i):
-            c = Client(STATE["port"], token)
-            n = 0
-            while not stop.is_set():
-                n += 1
-                key = f"kill-{RUN}-{i}-{n}"
-                r = c.request("POST", f"{API}/units", {"name": f"kill {RUN} {i} {n}"},
-                              headers={"Idempotency-Key": key})
-                got = c.request("GET", f"{API}/units?limit=1")
-                with lock:
-                    answers.append(("POST", r.status, r.json()["id"] if r.status == 201 else r.body[:200]))
-                    answers.append(("GET", got.status, got.body[:200] if got.status != 200 else None))
-            c.close()
+        def answered(client, key, r):   # each POST once, then a GET
+            got = client.request("GET", f"{API}/units?limit=1")
+            answers.append(("POST", r.status, r.json()["id"] if r.status == 201 else r.body[:200]))
+            answers.append(("GET", got.status, got.body[:200] if got.status != 200 else None))
+            return True
 
-        threads = [threading.Thread(target=load, args=(i,)) for i in range(8)]
-        for t in threads:
-            t.start()
-        wait_until("some load", lambda: len(answers) > 200)
-        os.kill(pid, signal.SIGKILL)
-        killed_at = len(answers)
-        wait_until("load after the kill", lambda: len(answers) > killed_at + 400)
-        stop.set()
-        for t in threads:
-            t.join()
+        writers = Writers("kill", self.token("editor")["token"], 8, answered)
+        try:
+            wait_for("some load", lambda: len(answers) > 200)
+            os.kill(pid, signal.SIGKILL)
+            killed_at = len(answers)
+            wait_for("load after the kill", lambda: len(answers) > killed_at + 400)
+        finally:
+            writers.join()
         self.assertEqual([a for a in answers if a[1] not in (200, 201)], [])
         ids = [a[2] for a in answers if a[0] == "POST"]
         stored = psql(self.primary, f"SELECT count(*) FROM unit WHERE id IN ({','.join(map(str, ids))})")
@@ -442,51 +440,33 @@ class Cluster(unittest.TestCase):
                                                 headers={"X-Request-Id": request_id}).status, 200)
             return self.served_by(1, request_id)
 
-        wait_until("the restarted instance serves again", served_again, pause=0.05)
+        wait_for("the restarted instance serves again", served_again, step=0.05)
 
     def test_9_after_a_failover_writes_resume_and_every_acknowledged_one_is_kept(self):
-        stop, failover_at = threading.Event(), []
-        acked, refused, wrong = [], [], []
-        lock = threading.Lock()
-        token = self.token("editor")["token"]
+        failover_at, acked, refused, wrong = [], [], [], []
 
-        def writer(i):
-            c = Client(STATE["port"], token)
-            n = 0
-            while not stop.is_set():
-                n += 1
-                key = f"fo-{RUN}-{i}-{n}"
-                deadline = time.time() + 2 * PATIENCE_S
-                while time.time() < deadline:   # a key once sent is sent until answered
-                    r = c.request("POST", f"{API}/units", {"name": f"fo {RUN} {i} {n}"},
-                                  headers={"Idempotency-Key": key})
-                    with lock:
-                        if r.status == 201:
-                            acked.append((time.time(), r.json()["id"], key))
-                            break
-                        if r.status == 503 and r.header("retry-after"):
-                            refused.append(time.time())
-                        else:
-                            wrong.append((r.status, r.body[:200]))
-                    time.sleep(0.1)
-            c.close()
+        def answered(client, key, r):
+            if r.status == 201:
+                acked.append((time.time(), r.json()["id"], key))
+                return True
+            if r.status == 503 and r.header("retry-after"):
+                refused.append(time.time())
+            else:
+                wrong.append((r.status, r.body[:200]))
+            return False
 
-        threads = [threading.Thread(target=writer, args=(i,)) for i in range(4)]
-        for t in threads:
-            t.start()
+        writers = Writers("fo", self.token("editor")["token"], 4, answered)
         try:
-            wait_until("writes before the failover", lambda: len(acked) > 40)
+            wait_for("writes before the failover", lambda: len(acked) > 40)
             failover_at.append(time.time())
             cluster("failover")
             promoted_at = time.time()
-            first = wait_until("a write acknowledged after the failover",
+            first = wait_for("a write acknowledged after the failover",
                                lambda: next((t for t, _, _ in acked if t > promoted_at), None))
             count = len(acked)
-            wait_until("more writes", lambda: len(acked) > count + 40)
+            wait_for("more writes", lambda: len(acked) > count + 40)
         finally:
-            stop.set()
-            for t in threads:
-                t.join()
+            writers.join()
         print(f"\n  failover took {promoted_at - failover_at[0]:.1f} s; the first write after it came "
               f"{first - promoted_at:.1f} s later; {len(refused)} answers 503 meanwhile")
         self.assertEqual(wrong, [])
