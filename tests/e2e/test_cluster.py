@@ -221,6 +221,13 @@ class Cluster(unittest.TestCase):
         unit = r.json()
         got = self.proxy.request("GET", f"{API}/units/{unit['id']}", headers={"Consistency-Token": token})
         self.assertEqual((got.status, got.json()), (200, unit))
+        # a token duban cannot read sends the read to the primary
+        before = self.standby_reads(self.instances[0])
+        for garbage in ("not a token", "0/", "/1", "123456789/0", "0x1/2", "0/1/2"):
+            got = self.instances[0].request("GET", f"{API}/units/{unit['id']}", headers={"Consistency-Token": garbage})
+            self.assertEqual((got.status, got.json()), (200, unit))
+        after = self.standby_reads(self.instances[0])
+        self.assertEqual((after[0] - before[0], after[1] - before[1]), (0, 6))
         ids = [f"rr-{RUN}-{n}" for n in range(12)]
         for request_id in ids:
             self.assertEqual(self.proxy.request("GET", f"{API}/units?limit=1",
