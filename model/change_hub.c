@@ -12,6 +12,7 @@
 
 #include "model/listen.h"
 #include "model/log.h"
+#include "model/statements.h"
 
 enum {
     RING_SIZE = 4096,            /* events kept in memory at most */
@@ -193,10 +194,17 @@ static void *follow(void *arg)
     PGconn *conn = NULL;
     int held = 0;
     int64_t next_read = 0, last_read = 0, next_purge = 0;
+    struct statements *prepared = statements_new();
+    PGconn *own_conn = NULL;
     while (!atomic_load(&hub->stopping)) {
         if (!conn && !(conn = db_listen(hub->url, "duban-change-hub", hub->options, "duban_changes"))) {
             pause_ms(RECONNECT_MS);
             continue;
+        }
+        if (prepared && own_conn != conn) {   /* its statements prepared once per connection */
+            statements_reset(prepared);
+            db_adopt(conn, prepared);
+            own_conn = conn;
         }
         int64_t now = now_ms();
         struct pollfd pfd = {.fd = PQsocket(conn), .events = POLLIN};
@@ -223,12 +231,15 @@ static void *follow(void *arg)
         }
         if (held < 0) {
             log_msg(LOG_WARN, "change hub lost its database connection; reconnecting");
+            db_adopt(NULL, NULL);
             PQfinish(conn);
-            conn = NULL;
+            conn = own_conn = NULL;
             held = 0;
             next_read = 0;
         }
     }
+    db_adopt(NULL, NULL);
+    statements_free(prepared);
     PQfinish(conn);
     return NULL;
 }

@@ -26,6 +26,15 @@ struct slot {
  * statements through it. */
 static _Thread_local struct slot *held;
 
+/* A connection of this thread's own, adopted (db_adopt). */
+static _Thread_local struct slot own;
+
+void db_adopt(PGconn *conn, struct statements *prepared)
+{
+    own = (struct slot){.conn = conn, .busy = 1, .prepared = prepared};
+    held = conn ? &own : NULL;
+}
+
 struct db {
     char *url;
     char options[256];

@@ -25,6 +25,13 @@ duban_status db_write(struct call *c, db_work_fn work, void *arg);
 duban_status db_exec(struct call *c, PGconn *conn, PGresult **res,
                      const char *sql, int nparams, const char *const *params);
 
+/* For a thread that keeps a database connection of its own (outside the
+ * pool, never using the pool itself): the statements db_exec runs on conn
+ * are prepared once, as on a pooled one, and remembered in `prepared`
+ * (model/statements.h: reset it when conn is replaced). NULL: no more. */
+struct statements;
+void db_adopt(PGconn *conn, struct statements *prepared);
+
 /* Runs a statement whose result is not needed. */
 duban_status db_run(struct call *c, PGconn *conn, const char *sql,
                     int nparams, const char *const *params);
