@@ -100,12 +100,18 @@ static int cursor_parse(const char *text, struct cursor *out)
  * and its tail (the newest event readable now, (0, 0) when none), and
  * whether committed events wait behind a transaction still running, all
  * from the one snapshot whose xmin bounds what is read; an empty page is
- * one row without an event. */
-static char page_sql[20480];
+ * one row without an event. An event not rendered at its commit (written
+ * by SQL run outside duban) is flagged: its representation comes from
+ * the second statement, kept apart so that the page statement stays
+ * small to plan. */
+static char page_sql[4096], rendered_sql[20480];
 static pthread_once_t page_built = PTHREAD_ONCE_INIT;
 
 static void build_page_sql(void)
 {
+    int r = snprintf(rendered_sql, sizeof rendered_sql,
+                     "SELECT change_json(e, %s) FROM change_event e WHERE e.xid = $1::xid8 AND e.seq = $2::bigint",
+                     change_data_sql());
     int n = snprintf(page_sql, sizeof page_sql,
         "WITH v AS MATERIALIZED (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin), "
         "t AS (SELECT coalesce(max(x.xid), '0') AS xid, coalesce(max(x.seq), 0) AS seq FROM ("
@@ -113,21 +119,21 @@ static void build_page_sql(void)
         "h AS (SELECT f.feed, f.purged_xid::text AS purged_xid, f.purged_seq, t.xid::text AS tail_xid, t.seq AS tail_seq, "
         "  change_cursor(t.xid, t.seq) AS tail_cursor FROM change_feed f, t), "
         "p AS (SELECT e.xid, e.seq, e.entity, e.plan_id, e.type, change_cursor(e.xid, e.seq) AS cursor, "
-        "  change_json(e, %s) AS json FROM change_event e, v "
+        "  change_json(e, e.data) AS json, %s AS unrendered FROM change_event e, v "
         "  WHERE (e.xid, e.seq) > ($1::xid8, $2::bigint) AND e.xid < v.xmin "
         "    AND e.entity = ANY ($4::text[]) AND ($5::bigint IS NULL OR e.plan_id = $5::bigint) "
         "  ORDER BY e.xid, e.seq LIMIT $3::integer) "
         "SELECT h.feed, h.purged_xid, h.purged_seq, h.tail_xid, h.tail_seq, h.tail_cursor, "
-        "  EXISTS (SELECT 1 FROM change_event e, v WHERE e.xid >= v.xmin), "
-        "  p.xid::text, p.seq, p.entity, p.plan_id, p.type, p.cursor, p.json "
+        "  coalesce((SELECT e.xid FROM change_event e ORDER BY e.xid DESC, e.seq DESC LIMIT 1) >= (SELECT xmin FROM v), false), "
+        "  p.xid::text, p.seq, p.entity, p.plan_id, p.type, p.cursor, p.json, p.unrendered "
         "FROM h LEFT JOIN p ON true ORDER BY p.xid, p.seq",
-        change_data_sql());
-    if (n < 0 || (size_t)n >= sizeof page_sql)
+        change_unrendered_sql());
+    if (n < 0 || (size_t)n >= sizeof page_sql || r < 0 || (size_t)r >= sizeof rendered_sql)
         abort();   /* the representations outgrew the buffer: a defect every test catches */
 }
 
 enum { COL_FEED, COL_PURGED_XID, COL_PURGED_SEQ, COL_TAIL_XID, COL_TAIL_SEQ, COL_TAIL_CURSOR, COL_HELD, COL_XID, COL_SEQ,
-       COL_ENTITY, COL_PLAN, COL_TYPE, COL_CURSOR, COL_JSON };
+       COL_ENTITY, COL_PLAN, COL_TYPE, COL_CURSOR, COL_JSON, COL_UNRENDERED };
 
 static struct change_position position_at(const PGresult *res, int row, int xid_col, int seq_col)
 {
@@ -135,11 +141,11 @@ static struct change_position position_at(const PGresult *res, int row, int xid_
                                     strtoll(PQgetvalue(res, row, seq_col), NULL, 10)};
 }
 
-/* Copies row `row` of the page statement into item. 0, or -1 when out of memory. */
-static int take_item(const PGresult *res, int row, struct change_item *item)
+/* Copies row `row` of the page statement into item, with json (the
+ * event's JSON text). 0, or -1 when out of memory. */
+static int take_item(const PGresult *res, int row, const char *json, struct change_item *item)
 {
     const char *cursor = PQgetvalue(res, row, COL_CURSOR), *type = PQgetvalue(res, row, COL_TYPE);
-    const char *json = PQgetvalue(res, row, COL_JSON);
     size_t lc = strlen(cursor) + 1, lt = strlen(type) + 1, lj = strlen(json) + 1;
     char *block = malloc(lc + lt + lj);
     if (!block)
@@ -178,9 +184,26 @@ struct page_read {
     struct change_page *out;
 };
 
+/* The JSON of the event at row `row` of the page statement into *json:
+ * as read, or, not rendered at its commit, with its entity as it is now
+ * (*rendered then holds that result, to be freed). */
+static duban_status event_json(struct call *c, PGconn *conn, const PGresult *res, int row, PGresult **rendered,
+                               const char **json)
+{
+    *rendered = NULL;
+    *json = PQgetvalue(res, row, COL_JSON);
+    if (strcmp(PQgetvalue(res, row, COL_UNRENDERED), "t") != 0)
+        return DUBAN_OK;
+    const char *params[] = {PQgetvalue(res, row, COL_XID), PQgetvalue(res, row, COL_SEQ)};
+    duban_status s = db_exec(c, conn, rendered, rendered_sql, 2, params);
+    if (s == DUBAN_OK && PQntuples(*rendered) == 1)
+        *json = PQgetvalue(*rendered, 0, 0);
+    return s;
+}
+
 /* Fills the page from the statement's rows, after checking the cursor's
  * feed and that nothing after it was purged. */
-static duban_status fill_page(struct call *c, const PGresult *res, struct page_read *r)
+static duban_status fill_page(struct call *c, PGconn *conn, const PGresult *res, struct page_read *r)
 {
     struct change_page *out = r->out;
     if (r->cursor && strcmp(r->from.feed, PQgetvalue(res, 0, COL_FEED)) != 0)
@@ -197,9 +220,17 @@ static duban_status fill_page(struct call *c, const PGresult *res, struct page_r
     out->items = out->count ? calloc(out->count, sizeof *out->items) : NULL;
     if (out->count && !out->items)
         return call_fail(c, DUBAN_ERROR, "out of memory");
-    for (size_t i = 0; i < out->count; i++)
-        if (take_item(res, (int)i, &out->items[i]) != 0)
+    for (size_t i = 0; i < out->count; i++) {
+        PGresult *rendered;
+        const char *json;
+        duban_status s = event_json(c, conn, res, (int)i, &rendered, &json);
+        int taken = s == DUBAN_OK ? take_item(res, (int)i, json, &out->items[i]) : 0;
+        PQclear(rendered);
+        if (s != DUBAN_OK)
+            return s;
+        if (taken != 0)
             return call_fail(c, DUBAN_ERROR, "out of memory");
+    }
     /* on: after the last item when more follow, else at the tail (past
      * events the filter left out) unless the reader was ahead of it */
     struct change_position tail = position_at(res, 0, COL_TAIL_XID, COL_TAIL_SEQ);
@@ -229,7 +260,7 @@ static duban_status page_work(struct call *c, PGconn *conn, void *arg)
     if (s != DUBAN_OK)
         return s;
     change_page_clear(r->out);
-    s = PQntuples(res) > 0 ? fill_page(c, res, r) : call_fail(c, DUBAN_ERROR, "the change feed is not set up");
+    s = PQntuples(res) > 0 ? fill_page(c, conn, res, r) : call_fail(c, DUBAN_ERROR, "the change feed is not set up");
     PQclear(res);
     if (s != DUBAN_OK)
         change_page_clear(r->out);

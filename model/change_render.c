@@ -49,6 +49,8 @@ static void build(void)
         abort();
 }
 
+const char *change_unrendered_sql(void) { return UNRENDERED; }
+
 const char *change_data_sql(void)
 {
     pthread_once(&built, build);

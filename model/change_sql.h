@@ -20,6 +20,10 @@ struct change_position;
  * entity as it is now. */
 const char *change_data_sql(void);
 
+/* An SQL condition on a change_event row `e`: its data was not rendered at
+ * its commit. */
+const char *change_unrendered_sql(void);
+
 /* The statement that renders the events of the current transaction, sent
  * by db_write just before COMMIT. No parameters. */
 const char *change_render_sql(void);
