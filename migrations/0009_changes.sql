@@ -74,15 +74,17 @@ DECLARE
     kind text := CASE TG_OP WHEN 'INSERT' THEN 'created' WHEN 'UPDATE' THEN 'updated' ELSE 'deleted' END;
     prior record;
 BEGIN
+    IF TG_OP = 'UPDATE' AND ent <> 'acknowledgement' THEN   -- the most frequent: a re-rendering, no event
+        IF NEW.version = OLD.version THEN
+            RETURN NULL;
+        END IF;
+    END IF;
     IF TG_OP = 'DELETE' THEN r := OLD; ELSE r := NEW; END IF;
     IF ent = 'acknowledgement' THEN
         eid := r.task_id;
         unit_key := '#' || r.unit_id;
         ver := CASE TG_OP WHEN 'DELETE' THEN 2 ELSE 1 END;
     ELSE
-        IF TG_OP = 'UPDATE' AND NEW.version = OLD.version THEN
-            RETURN NULL;
-        END IF;
         eid := r.id;
         ver := CASE TG_OP WHEN 'DELETE' THEN r.version + 1 ELSE r.version END;
     END IF;
