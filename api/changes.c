@@ -327,6 +327,10 @@ static int cb_changes_stream(const struct _u_request *req, struct _u_response *r
     ulfius_add_header_to_response(res, "Content-Type", "text/event-stream");
     ulfius_add_header_to_response(res, "Cache-Control", "no-store");
     ulfius_add_header_to_response(res, "X-Accel-Buffering", "no");
+    if (strcmp(req->http_verb, "HEAD") == 0) {   /* the headers the stream would have, and no stream */
+        sse_free(e);
+        return reply_empty(res, 200);
+    }
     if (ulfius_set_stream_response(res, 200, sse_read, sse_free, U_STREAM_SIZE_UNKNOWN, STREAM_BLOCK, e) != U_OK) {
         sse_free(e);
         return reply_problem(req, res, 500, "the stream could not be started", NULL);

@@ -546,6 +546,8 @@ class Streaming(Feed, ServerTest):
         self.assertTrue(s.wait_for(lambda c: c.retry == 2000))
         refused = self.request("GET", STREAM, headers={"Accept": "application/json"})
         self.assertProblem(refused, 406)
+        head = self.request("HEAD", STREAM)   # the stream's headers, no stream
+        self.assertEqual((head.status, head.header("content-type"), head.body), (200, "text/event-stream", b""))
 
 
 class StreamingFromAPool(Streaming):
