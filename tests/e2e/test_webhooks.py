@@ -28,6 +28,7 @@ import uuid
 import faults
 import harness
 from fixtures import API
+import harness
 from harness import ServerTest, main
 
 HOOKS = f"{API}/webhooks"
@@ -135,14 +136,8 @@ class Receiver:
 
 
 def wait_for(what, predicate, timeout=WAIT_S, step=0.1):
-    """Polls until predicate() is true; fails the test with `what` if it never is."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step)
-    raise AssertionError(f"timed out waiting for {what}")
+    """harness.wait_for with this suite's patience."""
+    return harness.wait_for(what, predicate, timeout, step)
 
 
 def distinct(ids):
