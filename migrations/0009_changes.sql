@@ -72,7 +72,9 @@ DECLARE
     plan_of bigint;
     unit_key text;          -- '#' and an acknowledgement's unit, until rendered
     kind text := CASE TG_OP WHEN 'INSERT' THEN 'created' WHEN 'UPDATE' THEN 'updated' ELSE 'deleted' END;
-    prior record;
+    prior_xid xid8;         -- this entity's latest event at or after this transaction's
+    prior_seq bigint;
+    prior_type text;
 BEGIN
     IF TG_OP = 'UPDATE' AND ent <> 'acknowledgement' THEN   -- the most frequent: a re-rendering, no event
         IF NEW.version = OLD.version THEN
@@ -96,26 +98,30 @@ BEGIN
         plan_of := change_plan_of_task(r.task_id);
     END IF;
 
-    SELECT e.xid, e.seq, e.type INTO prior FROM change_event e
-    WHERE e.entity = ent AND e.entity_id = eid AND e.xid >= pg_current_xact_id()
-      AND (unit_key IS NULL OR e.data = unit_key)
-    ORDER BY e.xid DESC LIMIT 1;
-    IF FOUND AND prior.xid > pg_current_xact_id() THEN
+    -- a row just inserted with a new id has no event yet (an acknowledgement,
+    -- keyed by its task and unit, may have been deleted in this transaction)
+    IF TG_OP <> 'INSERT' OR ent = 'acknowledgement' THEN
+        SELECT e.xid, e.seq, e.type INTO prior_xid, prior_seq, prior_type FROM change_event e
+        WHERE e.entity = ent AND e.entity_id = eid AND e.xid >= pg_current_xact_id()
+          AND (unit_key IS NULL OR e.data = unit_key)
+        ORDER BY e.xid DESC LIMIT 1;
+    END IF;
+    IF prior_xid IS NOT NULL AND prior_xid > pg_current_xact_id() THEN
         RAISE EXCEPTION '% % was changed by a later transaction that committed first', ent, eid
             USING ERRCODE = 'serialization_failure';
-    ELSIF NOT FOUND THEN
+    ELSIF prior_xid IS NULL THEN
         INSERT INTO change_event (type, entity, entity_id, version, plan_id, request_id, data)
         VALUES (ent || '.' || kind, ent, eid, ver, plan_of,
                 nullif(current_setting('duban.request_id', true), ''), unit_key);
-    ELSIF TG_OP = 'DELETE' AND prior.type = ent || '.created' THEN
-        DELETE FROM change_event WHERE xid = pg_current_xact_id() AND seq = prior.seq;
+    ELSIF TG_OP = 'DELETE' AND prior_type = ent || '.created' THEN
+        DELETE FROM change_event WHERE xid = pg_current_xact_id() AND seq = prior_seq;
     ELSE
         UPDATE change_event
         SET type = CASE WHEN TG_OP = 'DELETE' THEN ent || '.deleted'
-                        WHEN prior.type = ent || '.created' THEN ent || '.created'
+                        WHEN prior_type = ent || '.created' THEN ent || '.created'
                         ELSE ent || '.updated' END,
             version = ver, plan_id = coalesce(plan_of, plan_id)
-        WHERE xid = pg_current_xact_id() AND seq = prior.seq;
+        WHERE xid = pg_current_xact_id() AND seq = prior_seq;
     END IF;
     RETURN NULL;
 END $$;
