@@ -147,13 +147,16 @@ int cb_crud_list(const struct _u_request *req, struct _u_response *res, void *ro
     struct list_page page;
     const struct list_scope *within = parent ? &scope : NULL;
     unsigned flags = list_preferences(req);
-    /* A revalidation asks for the tag alone first: when the client's copy
-     * is current no item is rendered; only a stale one costs the page. */
+    /* A revalidation is answered by the tag remembered since no write,
+     * else asks for the tag alone: when the client's copy is current no
+     * item is rendered; only a stale one costs the page. */
     int current = 0;
     duban_status s = DUBAN_OK;
     if (header(req, "If-None-Match")) {
-        s = list_run_text(&c, spec, &rows, within, flags | LIST_TAG_ONLY, &text, &page);
-        current = s == DUBAN_OK && tag_listed(req, page.tag);
+        current = list_known_tag(&c, spec, &rows, within, flags, page.tag) && tag_listed(req, page.tag);
+        if (!current)
+            s = list_run_text(&c, spec, &rows, within, flags | LIST_TAG_ONLY, &text, &page);
+        current = current || (s == DUBAN_OK && tag_listed(req, page.tag));
     }
     if (s == DUBAN_OK && !current)
         s = list_run_text(&c, spec, &rows, within, flags, &text, &page);

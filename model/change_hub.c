@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "model/list_tags.h"
 #include "model/listen.h"
 #include "model/log.h"
 #include "model/statements.h"
@@ -201,9 +202,12 @@ static void *follow(void *arg)
     struct statements *prepared = statements_new();
     PGconn *own_conn = NULL;
     while (!atomic_load(&hub->stopping)) {
-        if (!conn && !(conn = db_listen(hub->url, "duban-change-hub", hub->options, "duban_changes"))) {
-            pause_ms(RECONNECT_MS);
-            continue;
+        if (!conn) {
+            if (!(conn = db_listen(hub->url, "duban-change-hub", hub->options, "duban_changes"))) {
+                pause_ms(RECONNECT_MS);
+                continue;
+            }
+            list_tags_hearing(1);   /* from now on every write elsewhere is heard of */
         }
         if (prepared && own_conn != conn) {   /* its statements prepared once per connection */
             statements_reset(prepared);
@@ -217,6 +221,7 @@ static void *follow(void *arg)
         if (ready > 0 && !PQconsumeInput(conn))
             held = -1;
         for (PGnotify *n = conn ? PQnotifies(conn) : NULL; n; n = PQnotifies(conn)) {
+            list_tags_forget();
             if (next_read > last_read + READ_GAP_MS)
                 next_read = last_read + READ_GAP_MS;
             PQfreemem(n);
@@ -234,6 +239,7 @@ static void *follow(void *arg)
             next_purge = now_ms() + PURGE_EVERY_S * 1000;
         }
         if (held < 0) {
+            list_tags_hearing(0);
             log_msg(LOG_WARN, "change hub lost its database connection; reconnecting");
             db_adopt(NULL, NULL);
             PQfinish(conn);
@@ -242,6 +248,7 @@ static void *follow(void *arg)
             next_read = 0;
         }
     }
+    list_tags_hearing(0);
     db_adopt(NULL, NULL);
     statements_free(prepared);
     PQfinish(conn);

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "model/change_sql.h"
+#include "model/list_tags.h"
 #include "model/log.h"
 #include "model/replica.h"
 #include "model/statements.h"
@@ -654,6 +655,7 @@ duban_status db_write(struct call *c, db_work_fn work, void *arg)
         call_clear(c);
         c->detail[0] = '\0';
     }
+    list_tags_forget();   /* before the answer: a revalidation after it sees the write */
     if (s == DUBAN_OK && c->db->replica)
         replica_note_commit(c, slot->conn);
     release(c, slot);

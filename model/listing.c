@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/changes.h"
+#include "model/list_tags.h"
 #include "model/resource_def.h"
 #include "model/validate.h"
 
@@ -425,15 +427,18 @@ static duban_status read_query(struct call *c, struct list_query *qr)
  * the (id, xmin) of every row fetched (the page and the one after it),
  * the total when it is counted, what shaped the query (filters, sort,
  * cursor, limit, offset), and what a representation derives from outside
- * its row (a task's colour: today's date).
+ * its row (a task's colour: today's date, as the Unix time it ends).
  * A row entering or leaving the filter beyond the page changes the total;
  * one entering or leaving the page changes the rows fetched. Writes cost
  * nothing extra (no column, no trigger, no journal row), and a
  * revalidation (LIST_TAG_ONLY) costs the count and the page's statement
  * with no items in it: the rows' ids and xmins are read, their
- * representations (and what a task's computes for today) are not. */
+ * representations (and what a task's computes for today) are not.
+ * A tag computed on the primary is remembered (model/list_tags.h) while no
+ * write may have changed it: a revalidation it answers asks nothing of the
+ * database. */
 #define TAG_AGGREGATE "count(*) AS n"
-#define TAG_CONTEXT "current_date::text"
+#define TAG_CONTEXT "extract(epoch FROM (current_date + 1)::timestamptz)::bigint::text"
 
 /* The tag's seed: everything that shaped the query (with the cursor, the
  * limit and the offset among the values) and whether it counts. */
@@ -451,8 +456,8 @@ static void tag_text(uint64_t h, char tag[LIST_TAG_SIZE])
     snprintf(tag, LIST_TAG_SIZE, "W/\"%016llx\"", (unsigned long long)h);
 }
 
-/* The page's columns: the item, id, xmin, date, setting, then the keys. */
-enum { PAGE_ITEM, PAGE_ID, PAGE_XMIN, PAGE_DATE, PAGE_KEYS };
+/* The page's columns: the item, id, xmin, the end of today, then the keys. */
+enum { PAGE_ITEM, PAGE_ID, PAGE_XMIN, PAGE_DAY_END, PAGE_KEYS };
 
 /* The tag, from every row fetched (the page and the one after it, which
  * decides rel="next"), the total (NULL when not counted) and the context
@@ -463,7 +468,7 @@ static void page_tag(const struct list_query *qr, PGresult *page, const char *to
     for (int i = 0; i < PQntuples(page); i++)
         h = mix(mix(h, PQgetvalue(page, i, PAGE_ID)), PQgetvalue(page, i, PAGE_XMIN));
     if (PQntuples(page))
-        h = mix(h, PQgetvalue(page, 0, PAGE_DATE));
+        h = mix(h, PQgetvalue(page, 0, PAGE_DAY_END));
     tag_text(h, tag);
 }
 
@@ -572,6 +577,7 @@ struct run_args {
     struct list_query *qr;
     char **text;
     struct list_page *page;
+    int64_t day_end;          /* the Unix time today ends, 0 when no row tells */
 };
 
 /* Counts (unless asked not to), then reads the page: in that order, so
@@ -599,6 +605,7 @@ static duban_status list_work(struct call *c, PGconn *conn, void *arg)
         if (pg->has_next)
             make_cursor(qr, page, items - 1, PAGE_KEYS, pg->next_after, sizeof pg->next_after);
         page_tag(qr, page, counting ? PQgetvalue(count, 0, 0) : NULL, pg->tag);
+        a->day_end = rows ? atoll(PQgetvalue(page, 0, PAGE_DAY_END)) : 0;
         if (!(qr->flags & LIST_TAG_ONLY) && !(*a->text = envelope(qr, page, items, pg->total)))
             s = call_fail(c, DUBAN_ERROR, "out of memory");
     }
@@ -614,11 +621,29 @@ duban_status list_run_text(struct call *c, const struct list_spec *spec, const s
     *text = NULL;
     duban_status s = prepare(c, spec, q, scope, flags, &qr);
     if (s == DUBAN_OK) {
-        struct run_args a = {&qr, text, page};
+        struct run_args a = {&qr, text, page, 0};
+        uint64_t generation = list_tags_generation();
         s = db_read(c, list_work, &a);
+        /* a standby's tag may be older than the writes already heard of;
+         * an empty page's holds no day it ends with */
+        if (s == DUBAN_OK && !c->read_standby && a.day_end > 0 && change_entity_bit(spec->table))
+            list_tags_remember(tag_seed(&qr), page->tag, generation, a.day_end);
     }
     list_query_clear(&qr);
     return s;
+}
+
+int list_known_tag(struct call *c, const struct list_spec *spec, const struct param_list *q,
+                   const struct list_scope *scope, unsigned flags, char tag[LIST_TAG_SIZE])
+{
+    struct list_query qr = {0};
+    int known = 0;
+    if (change_entity_bit(spec->table) && prepare(c, spec, q, scope, flags, &qr) == DUBAN_OK)
+        known = list_tags_recall(tag_seed(&qr), tag, LIST_TAG_SIZE);
+    list_query_clear(&qr);
+    call_clear(c);
+    c->detail[0] = '\0';
+    return known;
 }
 
 duban_status list_run(struct call *c, const struct list_spec *spec, const struct param_list *q,

@@ -110,6 +110,12 @@ struct list_page {
 duban_status list_run_text(struct call *c, const struct list_spec *spec, const struct param_list *q,
                            const struct list_scope *scope, unsigned flags, char **text, struct list_page *page);
 
+/* Whether the list's current tag is known without asking the database
+ * (model/list_tags.h), and then the tag. A query prepare would refuse is
+ * not known; its errors are not kept in c. */
+int list_known_tag(struct call *c, const struct list_spec *spec, const struct param_list *q,
+                   const struct list_scope *scope, unsigned flags, char tag[LIST_TAG_SIZE]);
+
 /* The same, with the envelope parsed; *out is a new reference. */
 duban_status list_run(struct call *c, const struct list_spec *spec, const struct param_list *q,
                       const struct list_scope *scope, json_t **out);

@@ -9,7 +9,7 @@ import zlib
 from urllib.parse import parse_qs, urlparse
 
 from fixtures import API, Api, query, tag
-from harness import ServerTest, main
+from harness import ServerTest, main, wait_for
 
 TASKS = f"{API}/tasks"
 GZIP = {"Accept-Encoding": "gzip"}
@@ -158,6 +158,23 @@ class Phone(Api, ServerTest):
         self.assertEqual(self.get(logs, headers={"If-None-Match": r.header("etag")}).status, 304)
         self.assertEqual(self.request("DELETE", f"{TASKS}/{tasks[2]['id']}").status, 204)
         self.assertProblem(self.get(logs, headers={"If-None-Match": r.header("etag")}), 404)
+
+    def test_a_write_made_outside_this_duban_ends_a_revalidation(self):
+        """A revalidation may be answered from the tag this duban remembers;
+        a write committed straight into the database (as another instance's
+        would be) must end that as soon as its change notification comes."""
+        plan, _, _, tasks = self.plan_with_tasks(2)
+        params = {"plan_id": plan["id"]}
+        etag = self.list_tag(params)
+        for _ in range(3):
+            self.assertEqual(self.get(TASKS, params, {"If-None-Match": etag}).status, 304)
+        self.db.query(f"UPDATE task SET title = title || '!' WHERE id = {tasks[1]['id']}")
+        changed = wait_for("the list to change after a write in the database",
+                           lambda: self.get(TASKS, params, {"If-None-Match": etag}).status == 200)
+        self.assertTrue(changed)
+        fresh = self.list_tag(params)
+        self.assertNotEqual(fresh, etag)
+        self.assertEqual(self.get(TASKS, params, {"If-None-Match": fresh}).status, 304)
 
     def test_answers_may_be_kept_by_the_client_alone_and_secrets_by_none(self):
         plan, _, _, tasks = self.plan_with_tasks(1)
