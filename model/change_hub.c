@@ -177,6 +177,20 @@ static int read_new(struct change_hub *hub, PGconn *conn)
     }
 }
 
+/* Whether anyone takes events from the ring. While no one does, the hub
+ * reads nothing (each write would otherwise cost a read of its events)
+ * and its ring lapses: the next stream catches up through the pool, and
+ * the ring starts afresh at the hub's next read. */
+static int followed(struct change_hub *hub)
+{
+    pthread_mutex_lock(&hub->lock);
+    int taken = hub->open > 0 || hub->on_events;
+    if (!taken)
+        hub->live = 0;
+    pthread_mutex_unlock(&hub->lock);
+    return taken;
+}
+
 /* Purges old events in small batches. */
 static void purge(struct change_hub *hub, PGconn *conn)
 {
@@ -228,7 +242,7 @@ static void *follow(void *arg)
         }
         if (held >= 0 && now_ms() >= next_read) {
             last_read = now_ms();
-            held = read_new(hub, conn);
+            held = followed(hub) ? read_new(hub, conn) : 0;
             next_read = last_read + (held > 0 ? HELD_POLL_MS : POLL_MS);
         }
         pthread_mutex_lock(&hub->lock);

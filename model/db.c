@@ -519,6 +519,12 @@ duban_status db_read(struct call *c, db_work_fn work, void *arg)
     return read_on(c, work, arg);
 }
 
+duban_status db_autocommit(struct call *c, db_work_fn work, void *arg)
+{
+    c->read_standby = 0;
+    return read_on(c, work, arg);
+}
+
 const char *db_standby_state(struct db *db) { return db->replica ? replica_state(db->replica) : "none"; }
 
 void db_standby_counts(struct db *db, long *standby, long *primary)

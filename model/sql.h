@@ -18,6 +18,14 @@ typedef duban_status (*db_work_fn)(struct call *c, PGconn *conn, void *arg);
 duban_status db_read(struct call *c, db_work_fn work, void *arg);
 duban_status db_write(struct call *c, db_work_fn work, void *arg);
 
+/* Runs work on the primary outside a transaction of duban's own: each of
+ * its statements commits by itself, with no journal nor change events
+ * rendered. For a write of one statement that needs nothing more (a
+ * claim with SKIP LOCKED): it spares the begin, actor settings, render
+ * and commit round trips of db_write. Retried once on a lost connection,
+ * as reads are. */
+duban_status db_autocommit(struct call *c, db_work_fn work, void *arg);
+
 /* Runs one statement with text parameters (NULL for SQL NULL). On success
  * *res holds the result, which the caller frees with PQclear; on failure
  * *res is NULL and c says why (SQLSTATE mapped to a status here, the one

@@ -124,7 +124,7 @@ duban_status webhook_claim(struct call *c, int lease_pid, const int64_t *busy, s
     for (size_t i = 0; i < nbusy; i++)
         used += (size_t)snprintf(a.busy + used, size - used, "%s%lld", i ? "," : "", (long long)busy[i]);
     snprintf(a.busy + used, size - used, "}");
-    duban_status s = db_write(c, claim_work, &a);
+    duban_status s = db_autocommit(c, claim_work, &a);   /* one statement: atomic by itself */
     free(a.busy);
     if (s != DUBAN_OK)
         memset(job, 0, sizeof *job);
