@@ -78,19 +78,17 @@ static void pause_ms(int ms)
     nanosleep(&(struct timespec){.tv_sec = ms / 1000, .tv_nsec = ms % 1000 * 1000000L}, NULL);
 }
 
-/* Follows the feed's notifications: a change, or each tick (a retry may
- * be due, a lease may have expired), wakes one sender, which wakes the
- * next when it finds work: a change no subscription waits for costs one
- * claim, not one per sender. Purges delivery log rows older than the
- * change events now and then. */
+/* Follows the feed's notifications: a change wakes every sender; each
+ * tick wakes one (a retry may be due, a lease may have expired). Purges
+ * delivery log rows older than the change events now and then. */
 static void *listen_thread(void *arg)
 {
     struct webhook_worker *w = arg;
     time_t purged = 0;
     while (!atomic_load(&w->stopping)) {
-        webhook_listener_wait(w->listener, TICK_MS);
+        int notified = webhook_listener_wait(w->listener, TICK_MS);
         atomic_store(&w->lease_pid, webhook_listener_pid(w->listener));
-        wake_senders(w, 1);
+        wake_senders(w, notified ? SENDERS : 1);
         if (time(NULL) - purged >= PURGE_EVERY_S) {
             struct call c;
             call_init(&c, w->app->db);

@@ -45,7 +45,9 @@ static duban_status check_reporter_owns(struct call *c, PGconn *conn, struct wri
 
 /* The task exists and is locked (reports on one task apply one at a time),
  * and the reporting unit is one of its units. A reporter (c->unit_scope)
- * acts only for its own unit. Reports on a task queue first for an
+ * acts only for its own unit. The report's task is then rendered by
+ * update_task alone: the transaction tells the report triggers so
+ * (migration 0013). Reports on a task queue first for an
  * advisory lock of their own, which takes no transaction id: each then
  * gets its id in the order it writes the task, and the change feed (which
  * orders by transaction id, migration 0009) need not retry one that drew
@@ -70,7 +72,8 @@ static duban_status check_report(struct call *c, PGconn *conn, struct write *w)
     const char *params[] = {task_id, unit_id};
     PGresult *res;
     duban_status s = db_exec(c, conn, &res,
-                             "SELECT EXISTS (SELECT 1 FROM task_unit WHERE task_id = t.id AND unit_id = $2::bigint) "
+                             "SELECT EXISTS (SELECT 1 FROM task_unit WHERE task_id = t.id AND unit_id = $2::bigint), "
+                             "set_config('duban.reports_render_tasks', 'off', true) "
                              "FROM task t, pg_advisory_xact_lock(734202, ($1::bigint % 2147483647)::integer) WHERE t.id = $1::bigint FOR UPDATE OF t",
                              2, params);
     if (s != DUBAN_OK)
@@ -106,7 +109,9 @@ static duban_status status_given(struct call *c, PGconn *conn, struct write *w, 
 }
 
 /* Brings the task's progress (and status, when the log gives one) in line
- * with its logs; the task's version grows only when something changed. */
+ * with its logs, and renders it (what it shows today follows its reports
+ * even when neither changed); the task's version and updated_at move only
+ * when something changed. */
 static duban_status update_task(struct call *c, PGconn *conn, struct write *w)
 {
     const json_t *doc = w->doc ? w->doc : w->old;
@@ -119,10 +124,13 @@ static duban_status update_task(struct call *c, PGconn *conn, struct write *w)
     const char *params[] = {task_id, status};
     return db_run(c, conn,
                   "WITH latest AS (SELECT coalesce((SELECT percent FROM progress_log WHERE task_id = $1 "
-                  "ORDER BY reported_on DESC, id DESC LIMIT 1), 0) AS percent) "
+                  "ORDER BY reported_on DESC, id DESC LIMIT 1), 0) AS percent), "
+                  "t AS (SELECT task.id, task.progress <> latest.percent OR task.status <> coalesce($2, task.status) "
+                  "AS changed FROM task, latest WHERE task.id = $1) "
                   "UPDATE task SET progress = latest.percent, status = coalesce($2, task.status), "
-                  "version = version + 1, updated_at = now() FROM latest WHERE task.id = $1 "
-                  "AND (task.progress <> latest.percent OR task.status <> coalesce($2, task.status))",
+                  "version = version + t.changed::integer, "
+                  "updated_at = CASE WHEN t.changed THEN now() ELSE task.updated_at END "
+                  "FROM latest, t WHERE task.id = t.id",
                   2, params);
 }
 
