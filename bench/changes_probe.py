@@ -62,8 +62,8 @@ class Stream:
             else:
                 break
         cut = self.text.rfind(b"\n") + 1
-        if not record:   # count only: every data line follows an event line
-            self.events += self.text.count(b"\ndata: ", 0, cut)
+        if not record:   # count only: a data line starts the text or follows a newline
+            self.events += (b"\n" + self.text[:cut]).count(b"\ndata: ")
             self.text = self.text[cut:]
             return
         for line in self.text[:cut].split(b"\n"):
