@@ -110,6 +110,73 @@ def throughput_table(groups):
     return out
 
 
+# The targets the benchmark is read against: (what, scenario, measure, bound).
+# A measure is the median of the scenario's runs at each number of
+# connections: "ceiling" and "peer" are ratios as in the table, "app" and
+# "pg" CPU µs per request (at the fewest connections: with many, the
+# PostgreSQL backends' CPU is not all of one scenario's), "loss" the share of
+# req/s a scenario loses against another.
+TARGETS = [
+    ("GET task ≥ 0.85× the HTTP + DB ceiling", "task", "ceiling", 0.85),
+    ("GET task ≥ 1.6× the peer", "task", "peer", 1.6),
+    ("GET task: duban CPU ≤ 50 µs", "task", "app", 50),
+    ("GET task: PostgreSQL CPU ≤ 60 µs", "task", "pg", 60),
+    ("unit list ≥ 0.25× the HTTP + DB ceiling", "unit", "ceiling", 0.25),
+    ("unit list ≥ 4× the peer", "unit", "peer", 4),
+    ("POST ≥ 2× the peer", "post", "peer", 2),
+    ("POST loses ≤ 10 % with the outbox on (against change triggers off)", "changes_post_on",
+     "loss:changes_post_off", 0.10),
+]
+
+
+def median_rps(groups, key, conns):
+    g = groups.get((key, conns))
+    return median([r["rps"] for r in g["runs"]]) if g else None
+
+
+def measured(groups, key, measure, conns):
+    """The measure of scenario key at conns, or None when not measured."""
+    rps = median_rps(groups, key, conns)
+    if rps is None:
+        return None
+    if measure in ("ceiling", "peer"):
+        base = median_rps(groups, CEILING_DB if measure == "ceiling" else PEER + key, conns)
+        return rps / base if base else None
+    if measure.startswith("loss:"):
+        base = median_rps(groups, measure[5:], conns)
+        return 1 - rps / base if base else None
+    return median([r[measure] for r in groups[(key, conns)]["runs"]])
+
+
+def targets_table(groups):
+    """Each target at each number of connections measured: met or not."""
+    out = ["| target | conns | measured | met |", "|---|---:|---:|---|"]
+    all_conns = sorted({int(c) for _, c in groups}, key=int)
+    for what, key, measure, bound in TARGETS:
+        lowest = measure in ("app", "pg")
+        rows = 0
+        for conns in (all_conns[:1] if lowest else all_conns):
+            value = measured(groups, key, measure, str(conns))
+            if value is None:
+                continue
+            rows += 1
+            if measure.startswith("loss:"):
+                text, met = f"{100 * value:.0f} %", value <= bound
+            elif measure in ("app", "pg"):
+                text, met = f"{value:,.0f} µs", value <= bound
+            else:
+                text, met = f"{value:.2f}×", value >= bound
+            out.append(f"| {what} | {conns} | {text} | {'met' if met else 'not met'} |")
+        if not rows:
+            out.append(f"| {what} | — | not measured in this run | — |")
+    errors = sum(r["errors"] or 0 for (key, _), g in groups.items() if not key.startswith(PEER) for r in g["runs"])
+    out.append(f"| no answer other than 2xx/3xx from duban, any run | all | {errors:,.0f} | "
+               f"{'met' if not errors else 'not met'} |")
+    out.append("| 10k → 1M tasks: each scenario loses ≤ 20 %; peak RSS < 64 MiB at 64 connections on 1M "
+               "| — | not measured by default (BENCH_ITEMS=10000 generates 1M tasks) | — |")
+    return out
+
+
 def import_table(rows):
     out = ["| import | document | time ms | status | tasks created | assignments/s | peak RSS MB | via |",
            "|---|---:|---:|---|---:|---:|---:|---|"]
@@ -150,6 +217,8 @@ def main():
                 "the ceiling program, or the peer) and its PostgreSQL backends. Errors: non-2xx/3xx answers and socket errors, "
                 "all repetitions. pgbench: transactions/s, average latency.", ""]
         out += throughput_table(groups)
+        out += ["", "## Targets", "", "The targets duban is read against, from the table above (medians, same run).", ""]
+        out += targets_table(groups)
     imports = read_tsv(os.path.join(d, "imports.tsv"), 10)
     if imports:
         out += ["", "## Plan imports", "", "One request per repetition, each a new document (a new 文号).", ""]
