@@ -105,12 +105,15 @@ struct MHD_Connection *server_connection(void) { return serving; }
 
 /* In front of ulfius's handler, which buffers a whole body (cut, not
  * refused, at max_post_body_size): keeps each request's body within its
- * route's limit. A request whose Content-Length is over it is answered at
- * once, before its body is read (libmicrohttpd then discards the body and
- * closes the connection); a body that grows over it (chunked) is kept to
- * limit + 1 bytes and the rest is read and dropped, so that
- * cb_exchange_begin answers 413 (with Connection: close) once it is in:
- * libmicrohttpd cannot answer in the middle of a body. */
+ * route's limit. A body over it is kept to limit + 1 bytes and the rest is
+ * read and dropped, so that cb_exchange_begin answers 413 (with
+ * Connection: close) once it is in: libmicrohttpd cannot answer in the
+ * middle of a body, and a connection closed while the client still sends
+ * is reset, which can destroy the answer before the client reads it. Only
+ * a Content-Length over DISCARD_FACTOR times the limit is answered at once,
+ * before its body is read (libmicrohttpd then closes the connection):
+ * reading that much would only serve a client that misbehaves. */
+enum { DISCARD_FACTOR = 4 };
 static enum MHD_Result limit_body(void *cls, struct MHD_Connection *connection, const char *url, const char *method,
                                   const char *version, const char *upload_data, size_t *upload_data_size,
                                   void **con_cls)
@@ -123,7 +126,7 @@ static enum MHD_Result limit_body(void *cls, struct MHD_Connection *connection, 
     if (info->callback_first_iteration) {
         /* ulfius reads the head on its first call */
         enum MHD_Result r = ulfius_handler(cls, connection, url, method, version, upload_data, upload_data_size, con_cls);
-        if (r != MHD_YES || !info->request || !exchange_body_too_large(info->request, limit))
+        if (r != MHD_YES || !info->request || !exchange_body_too_large(info->request, DISCARD_FACTOR * limit))
             return r;
         size_t no_body = 0;   /* runs the callbacks now: they answer 413 */
         return ulfius_handler(cls, connection, url, method, version, NULL, &no_body, con_cls);
