@@ -147,16 +147,15 @@ int cb_crud_list(const struct _u_request *req, struct _u_response *res, void *ro
     struct list_page page;
     const struct list_scope *within = parent ? &scope : NULL;
     unsigned flags = list_preferences(req);
-    /* A revalidation is answered by the tag remembered since no write,
-     * else asks for the tag alone: when the client's copy is current no
-     * item is rendered; only a stale one costs the page. */
+    /* A revalidation compares the client's tag with the list's: the one
+     * remembered since no write, else the tag alone asked of the database.
+     * A current copy renders no item; only a stale one costs the page. */
     int current = 0;
     duban_status s = DUBAN_OK;
     if (header(req, "If-None-Match")) {
-        current = list_known_tag(&c, spec, &rows, within, flags, page.tag) && tag_listed(req, page.tag);
-        if (!current)
+        if (!list_known_tag(&c, spec, &rows, within, flags, page.tag))
             s = list_run_text(&c, spec, &rows, within, flags | LIST_TAG_ONLY, &text, &page);
-        current = current || (s == DUBAN_OK && tag_listed(req, page.tag));
+        current = s == DUBAN_OK && tag_listed(req, page.tag);
     }
     if (s == DUBAN_OK && !current)
         s = list_run_text(&c, spec, &rows, within, flags, &text, &page);

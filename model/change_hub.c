@@ -47,8 +47,6 @@ struct change_hub {
     struct change_item ring[RING_SIZE];
     size_t head, count, bytes;       /* the oldest item, how many, their texts' size */
     struct change_stream *armed;     /* streams waiting to be woken */
-    void (*on_events)(void *);       /* told after each read that found events */
-    void *on_events_arg;
 };
 
 struct change_stream {
@@ -169,8 +167,6 @@ static int read_new(struct change_hub *hub, PGconn *conn)
         fire_armed(hub, -1);
         pthread_mutex_unlock(&hub->lock);
         int more = page.has_more || !live, held = page.held;
-        if (page.count > 0 && hub->on_events)
-            hub->on_events(hub->on_events_arg);
         change_page_clear(&page);
         if (!more)
             return held;
@@ -184,7 +180,7 @@ static int read_new(struct change_hub *hub, PGconn *conn)
 static int followed(struct change_hub *hub)
 {
     pthread_mutex_lock(&hub->lock);
-    int taken = hub->open > 0 || hub->on_events;
+    int taken = hub->open > 0;
     if (!taken)
         hub->live = 0;
     pthread_mutex_unlock(&hub->lock);
@@ -324,14 +320,6 @@ void change_hub_free(struct change_hub *hub)
     pthread_mutex_destroy(&hub->lock);
     free(hub->url);
     free(hub);
-}
-
-void change_hub_on_events(struct change_hub *hub, void (*fn)(void *arg), void *arg)
-{
-    pthread_mutex_lock(&hub->lock);
-    hub->on_events = fn;
-    hub->on_events_arg = arg;
-    pthread_mutex_unlock(&hub->lock);
 }
 
 int change_hub_streams(struct change_hub *hub)

@@ -62,12 +62,6 @@ duban_status change_stream_take(struct change_stream *s, struct change_page *out
 
 void change_stream_close(struct change_stream *s);
 
-/* Calls fn(arg) on the hub's thread after each read that found new events
- * (a webhook worker may follow the feed through the hub's one listening
- * connection instead of its own). Set it before events come; fn must not
- * block. */
-void change_hub_on_events(struct change_hub *hub, void (*fn)(void *arg), void *arg);
-
 /* Streams open now. */
 int change_hub_streams(struct change_hub *hub);
 
