@@ -494,9 +494,7 @@ class Streaming(Feed, ServerTest):
     def test_a_comment_keeps_an_idle_stream_alive(self):
         s = self.open()
         self.assertTrue(s.wait_for(lambda c: c.comments, timeout=45), "no comment line came")
-        opened = time.monotonic()
-        self.assertTrue(s.wait_for(lambda c: len(c.comments) >= 2, timeout=45))
-        self.assertGreater(time.monotonic(), opened)
+        self.assertTrue(s.wait_for(lambda c: len(c.comments) >= 2, timeout=45), "no second comment line came")
 
     def test_a_stream_resumes_after_last_event_id_or_after(self):
         start = self.mark()
