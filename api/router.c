@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <orcania.h>
+
 #include "api/app.h"
 #include "api/auth.h"
 #include "api/exchange.h"
@@ -64,23 +66,11 @@ static struct route_ctx *remember(struct router *r, const char *method, const ch
     return route->ctx;
 }
 
-/* Every route's ulfius callback: the access check, then the handler. */
-static int dispatch(const struct _u_request *req, struct _u_response *res, void *user_data)
-{
-    struct route_ctx *ctx = user_data;
-    if (auth_or_reply(req, res, ctx->app, (enum access)ctx->access) != 0)
-        return U_CALLBACK_COMPLETE;
-    return ctx->fn(req, res, ctx);
-}
-
 void router_add(struct router *r, const char *method, const char *pattern, route_fn fn, const void *target)
 {
-    struct route_ctx *ctx = remember(r, method, pattern, fn, target);
-    ulfius_add_endpoint_by_val(r->instance, method, NULL, pattern, PRIORITY_HANDLER, dispatch, ctx);
-    if (strcmp(method, "GET") == 0) {
-        ctx = remember(r, "HEAD", pattern, fn, target);
-        ulfius_add_endpoint_by_val(r->instance, "HEAD", NULL, pattern, PRIORITY_HANDLER, dispatch, ctx);
-    }
+    remember(r, method, pattern, fn, target);
+    if (strcmp(method, "GET") == 0)
+        remember(r, "HEAD", pattern, fn, target);
 }
 
 /* 1 when path matches pattern segment by segment, a ":name" segment
@@ -105,6 +95,31 @@ static int path_matches(const char *pattern, const char *path)
     }
 }
 
+/* Puts the value of each ":name" segment of pattern, which path matches,
+ * into map as name (URL-decoded, as ulfius would). */
+static void bind_variables(const char *pattern, const char *path, struct _u_map *map)
+{
+    for (;;) {
+        while (*pattern == '/')
+            pattern++;
+        while (*path == '/')
+            path++;
+        if (!*pattern || !*path || strcmp(pattern, "*") == 0)
+            return;
+        size_t pl = strcspn(pattern, "/"), sl = strcspn(path, "/");
+        if (pattern[0] == ':') {
+            char name[64], *value = o_strndup(path, sl), *decoded = value ? ulfius_url_decode(value) : NULL;
+            snprintf(name, sizeof name, "%.*s", (int)(pl - 1), pattern + 1);
+            if (decoded)
+                u_map_put(map, name, decoded);
+            o_free(decoded);
+            o_free(value);
+        }
+        pattern += pl;
+        path += sl;
+    }
+}
+
 /* Answers OPTIONS on a served path: 204 with Allow and, for an allowed
  * browser origin, what a CORS preflight needs. */
 static int reply_options(struct _u_response *res, const char *allow)
@@ -120,7 +135,7 @@ static int reply_options(struct _u_response *res, const char *allow)
     return reply_empty(res, 204);
 }
 
-/* Last of all: runs only when no route answered. Under /api a client
+/* Answers a request no route matches. Under /api a client
  * learns nothing without a token (401); then 405 with Allow when the path
  * is served with other methods, else 404. */
 static int cb_unrouted(const struct _u_request *req, struct _u_response *res, void *user_data)
@@ -148,9 +163,30 @@ static int cb_unrouted(const struct _u_request *req, struct _u_response *res, vo
     return reply_problem(req, res, 405, detail, NULL);
 }
 
+/* The one ulfius callback of every route: finds the first route of the
+ * request's method whose pattern its path matches (in the order they were
+ * added), binds the path's variables, checks access, runs the handler;
+ * with no such route, cb_unrouted answers. One linear pass over the
+ * routes, without allocating: ulfius's own matching, one endpoint per
+ * route, split and copied the path for every endpoint of every request. */
+static int dispatch(const struct _u_request *req, struct _u_response *res, void *user_data)
+{
+    struct router *r = user_data;
+    for (size_t i = 0; i < r->count; i++) {
+        const struct route *route = &r->routes[i];
+        if (strcmp(route->method, req->http_verb) != 0 || !path_matches(route->pattern, req->url_path))
+            continue;
+        bind_variables(route->pattern, req->url_path, req->map_url);
+        if (auth_or_reply(req, res, r->app, (enum access)route->ctx->access) != 0)
+            return U_CALLBACK_COMPLETE;
+        return route->ctx->fn(req, res, route->ctx);
+    }
+    return cb_unrouted(req, res, r->app);
+}
+
 void router_finish(struct router *r)
 {
-    ulfius_add_endpoint_by_val(r->instance, "*", NULL, "*", PRIORITY_UNROUTED, cb_unrouted, r->app);
+    ulfius_add_endpoint_by_val(r->instance, "*", NULL, "*", PRIORITY_HANDLER, dispatch, r);
 }
 
 void router_list(const struct router *r, FILE *out)

@@ -1,7 +1,8 @@
 /* The routes duban serves. Each resource file registers its own through
- * router_add; the router hands them to ulfius and remembers them, so that a
- * request matching no route gets a 404 problem and a known path with the
- * wrong method a 405 with Allow, and so that `duban routes` can list them. */
+ * router_add; the router matches every request against them itself (ulfius
+ * sees one endpoint), so that a request matching no route gets a 404
+ * problem and a known path with the wrong method a 405 with Allow, and so
+ * that `duban routes` can list them. */
 #ifndef DUBAN_ROUTER_H
 #define DUBAN_ROUTER_H
 
@@ -22,7 +23,7 @@ struct route_ctx {
 };
 
 /* Priorities, in the order ulfius runs matching callbacks. */
-enum route_priority { PRIORITY_EXCHANGE = 0, PRIORITY_HANDLER = 10, PRIORITY_UNROUTED = 100 };
+enum route_priority { PRIORITY_EXCHANGE = 0, PRIORITY_HANDLER = 10 };
 
 /* The name every route uses for its path variable (see route patterns). */
 #define ROUTE_ID "_id"
@@ -35,7 +36,7 @@ void router_free(struct router *r);
  * access the route needs (api/auth.h). A GET route answers HEAD too. */
 void router_add(struct router *r, const char *method, const char *pattern, route_fn fn, const void *target);
 
-/* Registers the last-resort callback answering 404 or 405. Call after every route. */
+/* Hands the routes to ulfius. Call after every route. */
 void router_finish(struct router *r);
 
 /* Writes "METHOD pattern" for every route, one per line. */
