@@ -15,9 +15,11 @@
 #include "api/routes.h"
 #include "model/log.h"
 
-/* CONNECTION_MEMORY bounds one request's line and headers; libmicrohttpd
- * drops a request that does not fit without calling duban at all. */
-enum { THREAD_STACK_BYTES = 512 * 1024, LISTEN_BACKLOG = 1024, CONNECTION_MEMORY = 128 * 1024 };
+/* CONNECTION_MEMORY bounds one request's line and headers (about 31 KiB
+ * of them reach duban; libmicrohttpd answers a larger head 431 itself).
+ * libmicrohttpd zeroes the whole of it for every request: 128 KiB cost a
+ * task GET 13 % of its throughput (bench/README.md, "Server mode"). */
+enum { THREAD_STACK_BYTES = 512 * 1024, LISTEN_BACKLOG = 1024, CONNECTION_MEMORY = 32 * 1024 };
 
 /* Keeps freed heap memory for the next request instead of handing it back
  * to the kernel at once. With glibc's defaults every answer of some size
@@ -82,14 +84,33 @@ static int resolve(const struct app *app, struct sockaddr_storage *addr, int *ip
     return 0;
 }
 
+/* A client connection's part in a request's life: the request begun (its
+ * ulfius state, counted in flight) that has not ended yet. libmicrohttpd
+ * answers some requests itself before duban hears of them (a head over
+ * CONNECTION_MEMORY: 431), and then never says that they ended: the
+ * connection's close ends them (connection_changed). */
+struct connection_state {
+    void *begun;
+};
+
+static struct connection_state *state_of(struct MHD_Connection *connection)
+{
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return info ? info->socket_context : NULL;
+}
+
 /* The first thing libmicrohttpd calls for a request, as soon as its
  * request line is read (before the body): counts it in flight, then lets
  * ulfius set up its request. */
-static void *request_begun(void *cls, const char *uri)
+static void *request_begun(void *cls, const char *uri, struct MHD_Connection *connection)
 {
     struct app *app = cls;
     atomic_fetch_add(&app->in_flight, 1);
-    return ulfius_uri_logger(NULL, uri);
+    void *begun = ulfius_uri_logger(NULL, uri);
+    struct connection_state *state = state_of(connection);
+    if (state)
+        state->begun = begun;
+    return begun;
 }
 
 /* ulfius's request handler and what it serves, captured when ulfius
@@ -162,8 +183,29 @@ static void request_ended(void *cls, struct MHD_Connection *connection, void **c
                           enum MHD_RequestTerminationCode toe)
 {
     struct app *app = cls;
+    struct connection_state *state = state_of(connection);
+    if (state)
+        state->begun = NULL;
     atomic_fetch_sub(&app->in_flight, 1);
     mhd_request_completed(NULL, connection, con_cls, toe);
+}
+
+/* A client connection opens or closes (on its own thread, as its requests'
+ * callbacks). A request still begun at the close was dropped by
+ * libmicrohttpd: it ends here. */
+static void connection_changed(void *cls, struct MHD_Connection *connection, void **socket_context,
+                               enum MHD_ConnectionNotificationCode code)
+{
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        *socket_context = calloc(1, sizeof(struct connection_state));
+        return;
+    }
+    struct connection_state *state = *socket_context;
+    void *begun = state ? state->begun : NULL;
+    if (begun)
+        request_ended(cls, connection, &begun, MHD_REQUEST_TERMINATED_WITH_ERROR);
+    free(state);
+    *socket_context = NULL;
 }
 
 int server_start(struct _u_instance *instance, struct app *app)
@@ -190,6 +232,7 @@ int server_start(struct _u_instance *instance, struct app *app)
     struct MHD_OptionItem options[] = {
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)request_ended, app},
         {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)request_begun, app},
+        {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)connection_changed, app},
         {MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONNECTION_MEMORY, NULL},
         /* change streams come on top: they never take an ordinary request's place */
         {MHD_OPTION_CONNECTION_LIMIT, app->cfg.max_connections + app->cfg.max_streams, NULL},
