@@ -66,10 +66,12 @@ struct db *db_open(const struct db_config *config)
     db->slots = calloc((size_t)db->size, sizeof *db->slots);
     /* Lock waits give up before the statement does, and after PostgreSQL's
      * deadlock check (1 s by default), so that a deadlock is reported as one
-     * and its transaction retried. */
+     * and its transaction retried. No JIT: duban's statements are short, and
+     * one the planner thinks large (a section's rollup) spent 0.2-0.5 s
+     * compiling for 80 ms of work (bench/README.md). */
     snprintf(db->options, sizeof db->options,
              "-c statement_timeout=%d -c lock_timeout=%d -c idle_in_transaction_session_timeout=%d "
-             "-c TimeZone=%s",
+             "-c jit=off -c TimeZone=%s",
              db->timeout_ms, db->timeout_ms * 3 / 4, 4 * db->timeout_ms, config->timezone);
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);

@@ -370,6 +370,12 @@ static void make_cursor(const struct list_query *qr, PGresult *res, int row, int
     free(text);
 }
 
+/* 1 when the query gives a filter whose condition implies f's. */
+static int implied(const struct list_query *qr, const struct filter *f)
+{
+    return f->implied_by && params_get(qr->q, f->implied_by);
+}
+
 /* Reads limit, offset, sort and every filter; all problems are reported. */
 static duban_status read_query(struct call *c, struct list_query *qr)
 {
@@ -377,9 +383,9 @@ static duban_status read_query(struct call *c, struct list_query *qr)
     qr->offset = 0;
     snprintf(qr->where, sizeof qr->where, "TRUE");
     snprintf(qr->order, sizeof qr->order, "%s", qr->spec->default_order);
-    if (qr->scope)
-        add_condition(c, qr, find_filter(qr->spec, qr->scope->param), find_filter(qr->spec, qr->scope->param)->sql,
-                      qr->scope_id);
+    const struct filter *scope = qr->scope ? find_filter(qr->spec, qr->scope->param) : NULL;
+    if (scope && !implied(qr, scope))
+        add_condition(c, qr, scope, scope->sql, qr->scope_id);
     for (size_t i = 0; i < qr->q->count; i++) {
         const char *name = qr->q->items[i].name, *v = qr->q->items[i].value ? qr->q->items[i].value : "";
         const struct filter *f = find_filter(qr->spec, name);
@@ -399,7 +405,7 @@ static duban_status read_query(struct call *c, struct list_query *qr)
             call_field_error(c, name, "is given by the path");
         } else if (qr->nvalues + MAX_KEYS + 4 > MAX_PARAMS) {
             call_field_error(c, name, "too many filters");
-        } else if (value_ok(c, f, v)) {
+        } else if (value_ok(c, f, v) && !implied(qr, f)) {
             int negative = (f->type == FILTER_BOOL && strcmp(v, "false") == 0) ||
                            (f->type == FILTER_ID_OR_NULL && strcmp(v, "null") == 0) ||
                            (f->type == FILTER_SWITCH && strcmp(v, f->choices[0]) != 0);

@@ -30,6 +30,7 @@ struct filter {
     const char *sql_false;    /* FILTER_BOOL: when false; FILTER_ID_OR_NULL: when "null" */
     long min, max;            /* FILTER_INT */
     const char *const *choices;
+    const char *implied_by;   /* a filter whose condition implies this one's: given, this one adds none */
 };
 
 struct sort_key {

@@ -366,7 +366,9 @@ static const struct filter FILTERS[] = {
     {"plan_id", FILTER_ID, "r.plan_id = $$", NULL, 0, 0, NULL},
     {"parent_id", FILTER_ID_OR_NULL, "r.parent_id = $$", "r.parent_id IS NULL", 0, 0, NULL},
     {"level", FILTER_INT, "r.level = $$", NULL, 1, 4, NULL},
-    {"unit_id", FILTER_ID, "r.id IN (SELECT tu.task_id FROM task_unit tu WHERE tu.unit_id = $$)", NULL, 0, 0, NULL},
+    /* role's two conditions name the unit: with role, this one is redundant */
+    {"unit_id", FILTER_ID, "r.id IN (SELECT tu.task_id FROM task_unit tu WHERE tu.unit_id = $$)", NULL, 0, 0, NULL,
+     "role"},
     {"role", FILTER_SWITCH,
      "r.lead_unit_id = {unit_id}",
      "r.id IN (SELECT tu.task_id FROM task_unit tu WHERE tu.unit_id = {unit_id} AND tu.position > 1)", 0, 0, ROLES},
