@@ -18,7 +18,7 @@
 /* CONNECTION_MEMORY bounds one request's line and headers (about 31 KiB
  * of them reach duban; libmicrohttpd answers a larger head 431 itself).
  * libmicrohttpd zeroes the whole of it for every request: 128 KiB cost a
- * task GET 13 % of its throughput (bench/README.md, "Server mode"). */
+ * task GET 13 % of its throughput (bench/README.md, "What a read builds"). */
 enum { THREAD_STACK_BYTES = 512 * 1024, LISTEN_BACKLOG = 1024, CONNECTION_MEMORY = 32 * 1024 };
 
 /* Keeps freed heap memory for the next request instead of handing it back

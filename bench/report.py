@@ -18,6 +18,7 @@ import sys
 
 CEILING_HTTP, CEILING_DB, PGBENCH = "ceiling_http", "ceiling_db", "pgbench"
 PEER = "peer_"   # the key of the peer's run of scenario KEY is peer_KEY
+BASELINE = "baseline_"   # and of the baseline's (duban before supervision), baseline_KEY
 
 
 def read_tsv(path, width):
@@ -115,7 +116,8 @@ def throughput_table(groups):
 # connections: "ceiling" and "peer" are ratios as in the table, "app" and
 # "pg" CPU µs per request (at the fewest connections: with many, the
 # PostgreSQL backends' CPU is not all of one scenario's), "loss" the share of
-# req/s a scenario loses against another.
+# req/s a scenario loses against another, "baseline" its ratio to the ceiling
+# over the baseline's (the same ceiling: req/s over the baseline's).
 TARGETS = [
     ("GET task ≥ 0.85× the HTTP + DB ceiling", "task", "ceiling", 0.85),
     ("GET task ≥ 1.6× the peer", "task", "peer", 1.6),
@@ -124,6 +126,8 @@ TARGETS = [
     ("unit list ≥ 0.25× the HTTP + DB ceiling", "unit", "ceiling", 0.25),
     ("unit list ≥ 4× the peer", "unit", "peer", 4),
     ("POST ≥ 2× the peer", "post", "peer", 2),
+    ("GET task ÷ ceiling no lower than before supervision (issue 13)", "task", "baseline", 1.0),
+    ("unit list ÷ ceiling no lower than before supervision (issue 13)", "unit", "baseline", 1.0),
     ("POST loses ≤ 10 % with the outbox on (against change triggers off)", "changes_post_on",
      "loss:changes_post_off", 0.10),
 ]
@@ -139,8 +143,9 @@ def measured(groups, key, measure, conns):
     rps = median_rps(groups, key, conns)
     if rps is None:
         return None
-    if measure in ("ceiling", "peer"):
-        base = median_rps(groups, CEILING_DB if measure == "ceiling" else PEER + key, conns)
+    if measure in ("ceiling", "peer", "baseline"):
+        other = {"ceiling": CEILING_DB, "peer": PEER + key, "baseline": BASELINE + key}[measure]
+        base = median_rps(groups, other, conns)
         return rps / base if base else None
     if measure.startswith("loss:"):
         base = median_rps(groups, measure[5:], conns)
@@ -169,7 +174,8 @@ def targets_table(groups):
             out.append(f"| {what} | {conns} | {text} | {'met' if met else 'not met'} |")
         if not rows:
             out.append(f"| {what} | — | not measured in this run | — |")
-    errors = sum(r["errors"] or 0 for (key, _), g in groups.items() if not key.startswith(PEER) for r in g["runs"])
+    errors = sum(r["errors"] or 0 for (key, _), g in groups.items() if not key.startswith((PEER, BASELINE))
+                 for r in g["runs"])
     out.append(f"| no answer other than 2xx/3xx from duban, any run | all | {errors:,.0f} | "
                f"{'met' if not errors else 'not met'} |")
     out.append("| 10k → 1M tasks: each scenario loses ≤ 20 %; peak RSS < 64 MiB at 64 connections on 1M "

@@ -68,7 +68,7 @@ struct db *db_open(const struct db_config *config)
      * deadlock check (1 s by default), so that a deadlock is reported as one
      * and its transaction retried. No JIT: duban's statements are short, and
      * one the planner thinks large (a section's rollup) spent 0.2-0.5 s
-     * compiling for 80 ms of work (bench/README.md). */
+     * compiling for 80 ms of work (bench/README.md, "What a read builds"). */
     snprintf(db->options, sizeof db->options,
              "-c statement_timeout=%d -c lock_timeout=%d -c idle_in_transaction_session_timeout=%d "
              "-c jit=off -c TimeZone=%s",
