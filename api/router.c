@@ -75,8 +75,11 @@ void router_add(struct router *r, const char *method, const char *pattern, route
 
 /* 1 when path matches pattern segment by segment, a ":name" segment
  * standing for any one non-empty segment and a final "*" for the rest.
- * Empty segments are ignored, as ulfius does with "//" and a trailing "/". */
-static int path_matches(const char *pattern, const char *path)
+ * Empty segments are ignored, as ulfius does with "//" and a trailing "/".
+ * With bind, each ":name" segment's value is put into it as name, as ulfius
+ * would (the path as libmicrohttpd decoded it): pass it only once the path
+ * is known to match. */
+static int path_matches(const char *pattern, const char *path, struct _u_map *bind)
 {
     for (;;) {
         while (*pattern == '/')
@@ -90,29 +93,11 @@ static int path_matches(const char *pattern, const char *path)
         size_t pl = strcspn(pattern, "/"), sl = strcspn(path, "/");
         if (!(pattern[0] == ':' || (pl == sl && memcmp(pattern, path, pl) == 0)))
             return 0;
-        pattern += pl;
-        path += sl;
-    }
-}
-
-/* Puts the value of each ":name" segment of pattern, which path matches,
- * into map as name (URL-decoded, as ulfius would). */
-static void bind_variables(const char *pattern, const char *path, struct _u_map *map)
-{
-    for (;;) {
-        while (*pattern == '/')
-            pattern++;
-        while (*path == '/')
-            path++;
-        if (!*pattern || !*path || strcmp(pattern, "*") == 0)
-            return;
-        size_t pl = strcspn(pattern, "/"), sl = strcspn(path, "/");
-        if (pattern[0] == ':') {
-            char name[64], *value = o_strndup(path, sl), *decoded = value ? ulfius_url_decode(value) : NULL;
+        if (bind && pattern[0] == ':') {
+            char name[64], *value = o_strndup(path, sl);
             snprintf(name, sizeof name, "%.*s", (int)(pl - 1), pattern + 1);
-            if (decoded)
-                u_map_put(map, name, decoded);
-            o_free(decoded);
+            if (value)
+                u_map_put(bind, name, value);
             o_free(value);
         }
         pattern += pl;
@@ -143,11 +128,11 @@ static int cb_unrouted(const struct _u_request *req, struct _u_response *res, vo
     struct app *app = user_data;
     const struct router *r = app->router;
     char allow[128] = "";
-    if (strcmp(req->http_verb, "OPTIONS") != 0 && path_matches("/api/*", req->url_path) &&
+    if (strcmp(req->http_verb, "OPTIONS") != 0 && path_matches("/api/*", req->url_path, NULL) &&
         auth_or_reply(req, res, app, ACCESS_READ) != 0)
         return U_CALLBACK_COMPLETE;
     for (size_t i = 0; i < r->count; i++) {
-        if (!path_matches(r->routes[i].pattern, req->url_path))
+        if (!path_matches(r->routes[i].pattern, req->url_path, NULL))
             continue;
         size_t used = strlen(allow);
         snprintf(allow + used, sizeof allow - used, "%s%s", used ? ", " : "", r->routes[i].method);
@@ -174,9 +159,9 @@ static int dispatch(const struct _u_request *req, struct _u_response *res, void 
     struct router *r = user_data;
     for (size_t i = 0; i < r->count; i++) {
         const struct route *route = &r->routes[i];
-        if (strcmp(route->method, req->http_verb) != 0 || !path_matches(route->pattern, req->url_path))
+        if (strcmp(route->method, req->http_verb) != 0 || !path_matches(route->pattern, req->url_path, NULL))
             continue;
-        bind_variables(route->pattern, req->url_path, req->map_url);
+        path_matches(route->pattern, req->url_path, req->map_url);
         if (auth_or_reply(req, res, r->app, (enum access)route->ctx->access) != 0)
             return U_CALLBACK_COMPLETE;
         return route->ctx->fn(req, res, route->ctx);
