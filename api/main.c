@@ -61,6 +61,8 @@ static int cmd_serve(struct app *app, int argc, char **argv)
     struct change_hub_config changes = {app->cfg.database_url, app->cfg.max_streams, app->cfg.changes_retention_days,
                                         app->cfg.timezone};
     app->changes = change_hub_start(app->db, &changes);
+    if (app->changes)
+        db_on_commit(app->db, change_hub_committed, app->changes);
     struct _u_instance instance;
     if (!app->ratelimit || !app->tokens || !app->changes || server_init(&instance, app) != 0 || server_start(&instance, app) != 0)
         return 1;
@@ -79,6 +81,9 @@ static int cmd_serve(struct app *app, int argc, char **argv)
     log_msg(LOG_INFO, "stopping on signal %d", sig);
     webhook_worker_stop(webhooks);
     today_refresher_stop(today);
+    /* writes in the drain notify for themselves (one that began before may
+     * go unannounced: the other instances' hubs read at least every second) */
+    db_on_commit(app->db, NULL, NULL);
     change_hub_stop(app->changes);   /* streams end first: they would hold the drain up */
     server_stop(&instance, app, DRAIN_MS);
     change_hub_free(app->changes);

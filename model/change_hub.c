@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "model/list_tags.h"
 #include "model/listen.h"
@@ -26,6 +28,8 @@ enum {
                                     takes what came meanwhile and wakes the streams once */
     HELD_POLL_MS = 50,           /* while committed events wait behind a running transaction */
     RECONNECT_MS = 1000,
+    ANNOUNCE_GAP_MS = 20,        /* between two announcements of this duban's commits at least (the
+                                    hub reads no more often: READ_GAP_MS) */
     PURGE_EVERY_S = 60,
     PURGE_BATCH = 1000,
     PURGE_ROUNDS = 20,           /* batches per purge at most */
@@ -47,6 +51,8 @@ struct change_hub {
     struct change_item ring[RING_SIZE];
     size_t head, count, bytes;       /* the oldest item, how many, their texts' size */
     struct change_stream *armed;     /* streams waiting to be woken */
+    atomic_int announce;             /* a commit of this duban awaits its announcement */
+    int wake_fd;                     /* an eventfd: the hub's thread wakes when a commit comes */
 };
 
 struct change_stream {
@@ -202,13 +208,48 @@ static void purge(struct change_hub *hub, PGconn *conn)
 
 static void pause_ms(int ms) { nanosleep(&(struct timespec){.tv_sec = ms / 1000, .tv_nsec = ms % 1000 * 1000000L}, NULL); }
 
-/* The hub's thread: listens, reads what is new, purges, until stopped. */
+void change_hub_committed(void *arg)
+{
+    struct change_hub *hub = arg;
+    uint64_t one = 1;
+    /* the first commit since the last announcement wakes the thread */
+    if (!atomic_exchange(&hub->announce, 1))
+        (void)!write(hub->wake_fd, &one, sizeof one);
+}
+
+/* Announces this duban's commits on conn when one awaits and the last
+ * announcement is ANNOUNCE_GAP_MS old; *last is its time. Returns how many
+ * ms to wait before the next may go (0: none waits), or -1 when the
+ * connection failed (the announcement is then made again once it is back). */
+static int announce(struct change_hub *hub, PGconn *conn, int64_t *last)
+{
+    uint64_t drained;
+    if (read(hub->wake_fd, &drained, sizeof drained) < 0 && errno != EAGAIN)
+        return 0;
+    if (!atomic_load(&hub->announce))
+        return 0;
+    int64_t now = now_ms();
+    if (now < *last + ANNOUNCE_GAP_MS)
+        return (int)(*last + ANNOUNCE_GAP_MS - now);
+    atomic_store(&hub->announce, 0);
+    PGresult *res = PQexec(conn, "NOTIFY duban_changes");
+    int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    PQclear(res);
+    *last = now;
+    if (!ok)
+        atomic_store(&hub->announce, 1);
+    return ok ? 0 : -1;
+}
+
+/* The hub's thread: listens, announces this duban's commits, reads what is
+ * new, purges, until stopped. */
 static void *follow(void *arg)
 {
     struct change_hub *hub = arg;
     PGconn *conn = NULL;
     int held = 0;
-    int64_t next_read = 0, last_read = 0, next_purge = 0;
+    int64_t next_read = 0, last_read = 0, next_purge = 0, last_announce = 0;
+    int announce_in = 0;
     struct statements *prepared = statements_new();
     PGconn *own_conn = NULL;
     while (!atomic_load(&hub->stopping)) {
@@ -225,10 +266,16 @@ static void *follow(void *arg)
             own_conn = conn;
         }
         int64_t now = now_ms();
-        struct pollfd pfd = {.fd = PQsocket(conn), .events = POLLIN};
+        struct pollfd pfd[2] = {{.fd = PQsocket(conn), .events = POLLIN}, {.fd = hub->wake_fd, .events = POLLIN}};
         int wait = (int)(next_read > now ? next_read - now : 0);
-        int ready = poll(&pfd, 1, wait > POLL_MS ? POLL_MS : wait);
-        if (ready > 0 && !PQconsumeInput(conn))
+        if (wait > POLL_MS)
+            wait = POLL_MS;
+        if (announce_in > 0 && announce_in < wait)
+            wait = announce_in;
+        int ready = poll(pfd, 2, wait);
+        if (ready > 0 && (pfd[0].revents & POLLIN) && !PQconsumeInput(conn))
+            held = -1;
+        if (held >= 0 && (announce_in = announce(hub, conn, &last_announce)) < 0)
             held = -1;
         for (PGnotify *n = conn ? PQnotifies(conn) : NULL; n; n = PQnotifies(conn)) {
             list_tags_forget();
@@ -275,13 +322,16 @@ struct change_hub *change_hub_start(struct db *db, const struct change_hub_confi
     hub->max_streams = config->max_streams;
     hub->retention_days = config->retention_days;
     snprintf(hub->options, sizeof hub->options, "-c TimeZone=%s", config->timezone);
+    hub->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     pthread_mutex_init(&hub->lock, NULL);
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
     pthread_cond_init(&hub->grown, &attr);
     pthread_condattr_destroy(&attr);
-    if (!hub->url || pthread_create(&hub->thread, NULL, follow, hub) != 0) {
+    if (!hub->url || hub->wake_fd < 0 || pthread_create(&hub->thread, NULL, follow, hub) != 0) {
+        if (hub->wake_fd >= 0)
+            close(hub->wake_fd);
         pthread_cond_destroy(&hub->grown);
         pthread_mutex_destroy(&hub->lock);
         free(hub->url);
@@ -316,6 +366,7 @@ void change_hub_free(struct change_hub *hub)
         log_msg(LOG_WARN, "change hub: %d streams still open at exit", open);
         return;
     }
+    close(hub->wake_fd);
     pthread_cond_destroy(&hub->grown);
     pthread_mutex_destroy(&hub->lock);
     free(hub->url);

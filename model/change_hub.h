@@ -29,6 +29,15 @@ struct change_hub_config {
  * cannot be reached is retried by the thread). */
 struct change_hub *change_hub_start(struct db *db, const struct change_hub_config *config);
 
+/* A write of this duban committed (db_on_commit's callback; arg is the
+ * hub): the hub's thread announces it on duban_changes (NOTIFY), once for
+ * all the commits since its last announcement and at most every
+ * ANNOUNCE_GAP_MS, to this duban's streams and webhook deliveries and to
+ * the other instances. A NOTIFY in every write transaction cost the write
+ * 10-15 % of its throughput (PostgreSQL serialises the commits of
+ * notifying transactions, and wakes every listener at each). */
+void change_hub_committed(void *arg);
+
 /* Ends every stream (their next wait returns at once) and stops the
  * thread; streams may still be closed afterwards. */
 void change_hub_stop(struct change_hub *hub);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,8 @@ struct db {
     struct slot *slots;
     struct replica *replica;   /* the standby reads may go to, or NULL */
     unsigned generation;       /* connections of an older one are opened anew */
+    void (*_Atomic committed)(void *arg);   /* db_on_commit */
+    void *_Atomic committed_arg;
 };
 
 static int64_t now_ms(void)
@@ -581,7 +584,14 @@ static duban_status collect_pipeline(struct call *c, PGconn *conn)
 }
 
 static const char SET_ACTOR[] = "SELECT set_config('duban.token_id', $1, true), set_config('duban.token_name', $2, true), "
-                                "set_config('duban.request_id', $3, true)";
+                                "set_config('duban.request_id', $3, true), "
+                                "set_config('duban.notify_after_commit', $4, true)";
+
+void db_on_commit(struct db *db, void (*committed)(void *arg), void *arg)
+{
+    atomic_store(&db->committed_arg, arg);
+    atomic_store(&db->committed, committed);
+}
 
 /* In a pipeline: queues sql, by name on a pooled connection (its
  * preparation queued first, the first time: *fresh is then set). */
@@ -607,8 +617,8 @@ static duban_status finish_pipeline(struct call *c, PGconn *conn, int sent, cons
     return s;
 }
 
-/* Opens a transaction and tells the audit triggers who is acting, in one
- * round trip: BEGIN and the settings go out in one pipeline (the settings
+/* Opens a transaction and tells the audit triggers who is acting (and the
+ * change triggers whether the writer announces), in one round trip: BEGIN and the settings go out in one pipeline (the settings
  * prepared on the pooled connection, in that pipeline the first time). */
 static duban_status begin(struct call *c, PGconn *conn)
 {
@@ -616,10 +626,11 @@ static duban_status begin(struct call *c, PGconn *conn)
         return DUBAN_UNAVAILABLE;
     char token_id[24];
     snprintf(token_id, sizeof token_id, "%lld", (long long)c->token_id);
-    const char *params[] = {token_id, c->token_name ? c->token_name : "", c->request_id ? c->request_id : ""};
+    const char *params[] = {token_id, c->token_name ? c->token_name : "", c->request_id ? c->request_id : "",
+                            atomic_load(&c->db->committed) ? "on" : ""};
     int fresh = 0;
     int sent = PQenterPipelineMode(conn) && PQsendQueryParams(conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) &&
-               queue_prepared(conn, SET_ACTOR, 3, params, &fresh) && PQpipelineSync(conn);
+               queue_prepared(conn, SET_ACTOR, 4, params, &fresh) && PQpipelineSync(conn);
     return finish_pipeline(c, conn, sent, SET_ACTOR, fresh);
 }
 
@@ -664,6 +675,9 @@ duban_status db_write(struct call *c, db_work_fn work, void *arg)
         c->detail[0] = '\0';
     }
     list_tags_forget();   /* before the answer: a revalidation after it sees the write */
+    void (*committed)(void *) = atomic_load(&c->db->committed);
+    if (s == DUBAN_OK && committed)
+        committed(atomic_load(&c->db->committed_arg));
     if (s == DUBAN_OK && c->db->replica)
         replica_note_commit(c, slot->conn);
     release(c, slot);

@@ -34,6 +34,12 @@ struct db_config {
 struct db *db_open(const struct db_config *config);
 void db_close(struct db *db);
 
+/* Has committed(arg) called after each transaction db_write commits, and
+ * tells the change triggers of those transactions that the writer, not the
+ * transaction, announces their events (duban.notify_after_commit, migration
+ * 0016). Set it before any write; NULL leaves each transaction to notify. */
+void db_on_commit(struct db *db, void (*committed)(void *arg), void *arg);
+
 /* Every connection of the pool is opened anew on its next use (a read URL
  * with several hosts then finds its standby again). */
 void db_reconnect_all(struct db *db);

@@ -239,6 +239,35 @@ class ChangeEvents(Feed, ServerTest):
         events = self.read(self.start)[0]
         self.assertEqual([e["type"] for e in events], ["leader.created"])
 
+    def test_duban_announces_its_writes_once_committed_and_other_writers_notify_themselves(self):
+        """A write through duban is announced on duban_changes by its change
+        hub's connection, not by the writing transaction (migration 0016); a
+        write made in SQL notifies from its own session."""
+        hub = psql(self.db.url, "SELECT pid FROM pg_stat_activity WHERE application_name = 'duban-change-hub'")
+        self.assertEqual(len(hub), 1, hub)
+        listener = subprocess.Popen(["psql", self.db.url, "-XAtq", "-v", "ON_ERROR_STOP=1"], stdin=subprocess.PIPE,
+                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            listener.stdin.write("LISTEN duban_changes; SELECT 'listening';\n")
+            listener.stdin.flush()
+            self.assertEqual(listener.stdout.readline().strip(), "listening")
+            self.write("POST", f"{API}/units", {"name": "单位 " + tag()}, 201)
+            sql_pid = psql(self.db.url, "INSERT INTO leader (name) VALUES ('直写 " + tag() + "'); "
+                                        "SELECT pg_backend_pid()")[0][0]
+            # psql shows what arrived at its next command; the hub's NOTIFY
+            # follows the commit by at most its 20 ms gap: 10 s is margin
+            time.sleep(10)
+            listener.stdin.write("SELECT 'done';\n")
+            listener.stdin.close()
+            out = listener.stdout.read()
+            self.assertEqual(listener.wait(30), 0, out)
+        finally:
+            if listener.poll() is None:
+                listener.kill()
+                listener.wait()
+        senders = set(re.findall(r'notification "duban_changes" received from server process with PID (\d+)', out))
+        self.assertEqual(senders, {hub[0][0], sql_pid}, out)
+
     def test_a_transaction_that_commits_later_with_a_smaller_xid_is_not_skipped(self):
         held = subprocess.Popen(["psql", self.db.url, "-XAtq", "-v", "ON_ERROR_STOP=1"], stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, text=True)
