@@ -17,12 +17,35 @@
 
 enum { WRITE_ATTEMPTS = 3 };
 
+/* Commands sent in a connection's open pipeline whose results are still
+ * to be read (a transaction's begin and the statements queued after it go
+ * out with the next one that waits): for each, the SQL text it prepares (a
+ * copy, forgotten again unless the preparation succeeds) or NULL. */
+enum { PIPELINE_MAX = 16 };
+struct pipeline {
+    int sent;
+    char *prepares[PIPELINE_MAX];
+};
+
 struct slot {
     PGconn *conn;
     int busy;
     struct statements *prepared;   /* of conn */
     unsigned generation;           /* of the pool when conn was opened */
+    int writing;                   /* inside db_write: db_queue queues */
+    struct pipeline pipe;
 };
+
+/* Forgets the pipeline's commands (read, or their connection closed). */
+static void pipe_reset(struct slot *slot)
+{
+    for (int i = 0; i < slot->pipe.sent; i++) {
+        if (slot->pipe.prepares[i])
+            statements_forget(slot->prepared, slot->pipe.prepares[i]);
+        free(slot->pipe.prepares[i]);
+    }
+    slot->pipe.sent = 0;
+}
 
 /* The slot this thread holds, if any: db_exec finds its prepared
  * statements through it. */
@@ -254,10 +277,11 @@ static void release(struct call *c, struct slot *slot)
 {
     struct db *db = c->db;
     held = NULL;
-    if (slot->conn && (c->connection_lost || PQtransactionStatus(slot->conn) != PQTRANS_IDLE)) {
+    if (slot->conn && (c->connection_lost || slot->pipe.sent || PQtransactionStatus(slot->conn) != PQTRANS_IDLE)) {
         PQfinish(slot->conn);
         slot->conn = NULL;
     }
+    pipe_reset(slot);
     pthread_mutex_lock(&db->lock);
     slot->busy = 0;
     pthread_cond_signal(&db->freed);
@@ -441,6 +465,118 @@ static duban_status prepare(struct call *c, PGconn *conn, struct statements *pre
     return s;
 }
 
+/* Reads the results of the held connection's pipeline up to the sync
+ * just sent, within the statement's deadline (and the request's), and
+ * leaves pipeline mode. The first failure wins; otherwise *last (when
+ * asked) gets the last command's result. A preparation that did not
+ * succeed is forgotten again, so that its text is prepared anew. */
+static duban_status pipe_collect(struct call *c, struct slot *slot, PGresult **last)
+{
+    PGconn *conn = slot->conn;
+    struct pipeline *p = &slot->pipe;
+    int64_t deadline = wait_until(c, c->deadline_ms > 0 ? c->deadline_ms : db_deadline_ms(c->db));
+    PGresult *failed = NULL, *kept = NULL;
+    int lost = 0, command = 0;   /* whose results come now: each command's end with a null */
+    for (int nulls = 0; !lost;) {
+        while (PQisBusy(conn) && !lost)
+            lost = !wait_socket(conn, POLLIN, deadline) || !PQconsumeInput(conn);
+        if (lost)
+            break;
+        PGresult *r = PQgetResult(conn);
+        if (!r) {   /* two in a row: nothing more will come */
+            lost = ++nulls > 1;
+            command++;
+            continue;
+        }
+        nulls = 0;
+        ExecStatusType status = PQresultStatus(r);
+        if (status == PGRES_PIPELINE_SYNC) {
+            PQclear(r);
+            break;
+        }
+        if (command < p->sent && p->prepares[command] && status == PGRES_COMMAND_OK) {
+            free(p->prepares[command]);
+            p->prepares[command] = NULL;
+        }
+        if (!failed && (status == PGRES_FATAL_ERROR || status == PGRES_NONFATAL_ERROR)) {
+            failed = r;
+        } else if (last && command == p->sent - 1 && !failed) {
+            PQclear(kept);
+            kept = r;
+        } else {
+            PQclear(r);
+        }
+    }
+    pipe_reset(slot);
+    if (lost || !PQexitPipelineMode(conn)) {
+        PQclear(failed);
+        PQclear(kept);
+        c->connection_lost = 1;
+        snprintf(c->sqlstate, sizeof c->sqlstate, "%s", "");
+        return call_fail(c, DUBAN_UNAVAILABLE, "the database did not answer in time");
+    }
+    if (failed) {
+        PQclear(kept);
+        duban_status s = failure_status(c, conn, failed);
+        PQclear(failed);
+        return s;
+    }
+    c->sqlstate[0] = c->constraint[0] = '\0';
+    if (last)
+        *last = kept;
+    else
+        PQclear(kept);
+    return DUBAN_OK;
+}
+
+/* Ends the held connection's pipeline: sends the sync and reads every
+ * result (pipe_collect). */
+static duban_status pipe_flush(struct call *c, struct slot *slot, PGresult **last)
+{
+    if (last)
+        *last = NULL;
+    if (!PQpipelineSync(slot->conn)) {
+        pipe_reset(slot);
+        c->connection_lost = 1;
+        return failure_status(c, slot->conn, NULL);
+    }
+    return pipe_collect(c, slot, last);
+}
+
+/* Adds sql to the held connection's pipeline (opening it), by name, its
+ * preparation going first the first time. A full pipeline is flushed
+ * first, which may report an earlier command's failure. */
+static duban_status pipe_queue(struct call *c, struct slot *slot, const char *sql, int nparams,
+                               const char *const *params)
+{
+    struct pipeline *p = &slot->pipe;
+    if (p->sent + 2 > PIPELINE_MAX) {
+        duban_status s = pipe_flush(c, slot, NULL);
+        if (s != DUBAN_OK)
+            return s;
+    }
+    PGconn *conn = slot->conn;
+    int fresh = 0;
+    const char *name = statements_name(slot->prepared, sql, &fresh);
+    int sent = PQpipelineStatus(conn) != PQ_PIPELINE_OFF || PQenterPipelineMode(conn);
+    if (sent && fresh) {
+        sent = PQsendPrepare(conn, name, sql, nparams, NULL);
+        if (sent)
+            p->prepares[p->sent++] = strdup(sql);   /* NULL when out of memory: kept even if it fails */
+        else
+            statements_forget(slot->prepared, sql);
+    }
+    if (sent)
+        sent = name ? PQsendQueryPrepared(conn, name, nparams, params, NULL, NULL, 0)
+                    : PQsendQueryParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+    if (!sent) {
+        c->connection_lost = 1;
+        return failure_status(c, conn, NULL);
+    }
+    p->prepares[p->sent++] = NULL;
+    return DUBAN_OK;
+}
+
 /* Runs the statement prepared when the connection is a pooled one (the
  * first run of a text prepares it), unprepared otherwise. */
 duban_status db_exec(struct call *c, PGconn *conn, PGresult **res,
@@ -449,6 +585,10 @@ duban_status db_exec(struct call *c, PGconn *conn, PGresult **res,
     *res = NULL;
     if (out_of_time(c))
         return DUBAN_UNAVAILABLE;
+    if (held && held->conn == conn && held->pipe.sent) {   /* with what is queued, in one round trip */
+        duban_status s = pipe_queue(c, held, sql, nparams, params);
+        return s != DUBAN_OK ? s : pipe_flush(c, held, res);
+    }
     int fresh = 0;
     const char *name = held && held->conn == conn ? statements_name(held->prepared, sql, &fresh) : NULL;
     if (fresh) {
@@ -539,48 +679,13 @@ void db_standby_counts(struct db *db, long *standby, long *primary)
         replica_counts(db->replica, standby, primary);
 }
 
-/* Collects the results of a pipeline ended by one PQpipelineSync, within
- * the statement's deadline (and the request's), and leaves pipeline mode.
- * The first failed result wins. */
-static duban_status collect_pipeline(struct call *c, PGconn *conn)
+duban_status db_queue(struct call *c, PGconn *conn, const char *sql, int nparams, const char *const *params)
 {
-    int64_t deadline = wait_until(c, c->deadline_ms > 0 ? c->deadline_ms : db_deadline_ms(c->db));
-    PGresult *failed = NULL;
-    int lost = 0;
-    for (int nulls = 0; !lost;) {
-        while (PQisBusy(conn) && !lost)
-            lost = !wait_socket(conn, POLLIN, deadline) || !PQconsumeInput(conn);
-        if (lost)
-            break;
-        PGresult *r = PQgetResult(conn);
-        if (!r) {   /* the end of one statement's results; two in a row: nothing more will come */
-            lost = ++nulls > 1;
-            continue;
-        }
-        nulls = 0;
-        ExecStatusType status = PQresultStatus(r);
-        if (status == PGRES_PIPELINE_SYNC) {
-            PQclear(r);
-            break;
-        }
-        if (!failed && (status == PGRES_FATAL_ERROR || status == PGRES_NONFATAL_ERROR))
-            failed = r;
-        else
-            PQclear(r);
-    }
-    if (lost || !PQexitPipelineMode(conn)) {
-        PQclear(failed);
-        c->connection_lost = 1;
-        snprintf(c->sqlstate, sizeof c->sqlstate, "%s", "");
-        return call_fail(c, DUBAN_UNAVAILABLE, "the database did not answer in time");
-    }
-    if (failed) {
-        duban_status s = failure_status(c, conn, failed);
-        PQclear(failed);
-        return s;
-    }
-    c->sqlstate[0] = c->constraint[0] = '\0';
-    return DUBAN_OK;
+    if (!held || held->conn != conn || !held->writing)
+        return db_run(c, conn, sql, nparams, params);
+    if (out_of_time(c))
+        return DUBAN_UNAVAILABLE;
+    return pipe_queue(c, held, sql, nparams, params);
 }
 
 static const char SET_ACTOR[] = "SELECT set_config('duban.token_id', $1, true), set_config('duban.token_name', $2, true), "
@@ -593,34 +698,10 @@ void db_on_commit(struct db *db, void (*committed)(void *arg), void *arg)
     atomic_store(&db->committed, committed);
 }
 
-/* In a pipeline: queues sql, by name on a pooled connection (its
- * preparation queued first, the first time: *fresh is then set). */
-static int queue_prepared(PGconn *conn, const char *sql, int nparams, const char *const *params, int *fresh)
-{
-    struct statements *prepared = held && held->conn == conn ? held->prepared : NULL;
-    const char *name = prepared ? statements_name(prepared, sql, fresh) : NULL;
-    return (!*fresh || PQsendPrepare(conn, name, sql, nparams, NULL)) &&
-           (name ? PQsendQueryPrepared(conn, name, nparams, params, NULL, NULL, 0)
-                 : PQsendQueryParams(conn, sql, nparams, NULL, params, NULL, NULL, 0));
-}
-
-/* Ends a pipeline of one round trip whose sending went as `sent` says:
- * collects its results; a statement prepared in it (`fresh`) is forgotten
- * again when it failed. */
-static duban_status finish_pipeline(struct call *c, PGconn *conn, int sent, const char *sql, int fresh)
-{
-    duban_status s = sent ? collect_pipeline(c, conn) : failure_status(c, conn, NULL);
-    if (!sent && PQpipelineStatus(conn) != PQ_PIPELINE_OFF && !PQexitPipelineMode(conn))
-        c->connection_lost = 1;
-    if (s != DUBAN_OK && fresh && held && held->conn == conn)
-        statements_forget(held->prepared, sql);
-    return s;
-}
-
 /* Opens a transaction and tells the audit triggers who is acting (and the
- * change triggers whether the writer announces), in one round trip: BEGIN and the settings go out in one pipeline (the settings
- * prepared on the pooled connection, in that pipeline the first time). */
-static duban_status begin(struct call *c, PGconn *conn)
+ * change triggers whether the writer announces): BEGIN and the settings
+ * are queued, to go out with the work's first statement. */
+static duban_status begin(struct call *c, struct slot *slot)
 {
     if (out_of_time(c))
         return DUBAN_UNAVAILABLE;
@@ -628,26 +709,22 @@ static duban_status begin(struct call *c, PGconn *conn)
     snprintf(token_id, sizeof token_id, "%lld", (long long)c->token_id);
     const char *params[] = {token_id, c->token_name ? c->token_name : "", c->request_id ? c->request_id : "",
                             atomic_load(&c->db->committed) ? "on" : ""};
-    int fresh = 0;
-    int sent = PQenterPipelineMode(conn) && PQsendQueryParams(conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) &&
-               queue_prepared(conn, SET_ACTOR, 4, params, &fresh) && PQpipelineSync(conn);
-    return finish_pipeline(c, conn, sent, SET_ACTOR, fresh);
+    duban_status s = pipe_queue(c, slot, "BEGIN", 0, NULL);
+    return s != DUBAN_OK ? s : pipe_queue(c, slot, SET_ACTOR, 4, params);
 }
 
 /* Renders the change events the transaction wrote (migration 0009: each
- * entity as its reads show it, model/change_render.c) and commits, in one
- * round trip: the render statement and COMMIT go out in one pipeline. */
-static duban_status commit(struct call *c, PGconn *conn)
+ * entity as its reads show it, model/change_render.c) and commits, with
+ * whatever the work left queued, in one round trip. */
+static duban_status commit(struct call *c, struct slot *slot)
 {
     if (out_of_time(c))
         return DUBAN_UNAVAILABLE;
-    const char *render = change_render_sql();
-    int fresh = 0;
-    int sent = PQenterPipelineMode(conn) && queue_prepared(conn, render, 0, NULL, &fresh) &&
-               PQsendQueryParams(conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) && PQpipelineSync(conn);
-    return finish_pipeline(c, conn, sent, render, fresh);
+    duban_status s = pipe_queue(c, slot, change_render_sql(), 0, NULL);
+    if (s == DUBAN_OK)
+        s = pipe_queue(c, slot, "COMMIT", 0, NULL);
+    return s != DUBAN_OK ? s : pipe_flush(c, slot, NULL);
 }
-
 
 duban_status db_write(struct call *c, db_work_fn work, void *arg)
 {
@@ -655,25 +732,29 @@ duban_status db_write(struct call *c, db_work_fn work, void *arg)
     duban_status s = acquire(c, &slot);
     if (s != DUBAN_OK)
         return s;
+    slot->writing = 1;
     for (int attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
-        s = begin(c, slot->conn);
+        s = begin(c, slot);
         if (s == DUBAN_OK)
             s = work(c, slot->conn, arg);
         if (s == DUBAN_OK)
-            s = commit(c, slot->conn);
+            s = commit(c, slot);
         if (s == DUBAN_OK || c->connection_lost)
             break;
         int again = retryable(c);
         struct call scratch;
         call_init(&scratch, c->db);
         scratch.deadline_at = bound_by_request(c) ? c->deadline_at : 0;
-        if (db_run(&scratch, slot->conn, "ROLLBACK", 0, NULL) != DUBAN_OK)
+        if (slot->pipe.sent)   /* what the work queued before it failed: its outcome no longer matters */
+            (void)pipe_flush(&scratch, slot, NULL);
+        if (scratch.connection_lost || db_run(&scratch, slot->conn, "ROLLBACK", 0, NULL) != DUBAN_OK)
             c->connection_lost = 1;
         if (!again || c->connection_lost)
             break;
         call_clear(c);
         c->detail[0] = '\0';
     }
+    slot->writing = 0;
     list_tags_forget();   /* before the answer: a revalidation after it sees the write */
     void (*committed)(void *) = atomic_load(&c->db->committed);
     if (s == DUBAN_OK && committed)

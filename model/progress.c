@@ -122,7 +122,7 @@ static duban_status update_task(struct call *c, PGconn *conn, struct write *w)
     if (s != DUBAN_OK)
         return s;
     const char *params[] = {task_id, status};
-    return db_run(c, conn,
+    return db_queue(c, conn,
                   "WITH latest AS (SELECT coalesce((SELECT percent FROM progress_log WHERE task_id = $1 "
                   "ORDER BY reported_on DESC, id DESC LIMIT 1), 0) AS percent), "
                   "t AS (SELECT task.id, task.progress <> latest.percent OR task.status <> coalesce($2, task.status) "
@@ -141,6 +141,7 @@ const struct resource progress_resource = {
     .fields = {FIELDS, sizeof FIELDS / sizeof *FIELDS, READ_ONLY},
     .before_write = check_report,
     .after_write = update_task,
+    .keeps_inserted_row = 1,
     .before_delete = check_reporter_owns,
     .after_delete = update_task,
 };

@@ -11,6 +11,18 @@ enum { MAX_FIELDS = 24 };
 
 void id_text(int64_t id, char buf[24]) { snprintf(buf, 24, "%lld", (long long)id); }
 
+/* Parses the JSON text of res's first row in column `column` into *out
+ * (NULL when there is no row or it is null). */
+static duban_status json_cell(struct call *c, const PGresult *res, int column, json_t **out)
+{
+    *out = NULL;
+    if (PQntuples(res) == 0 || PQgetisnull(res, 0, column))
+        return DUBAN_OK;
+    json_error_t error;
+    *out = json_loads(PQgetvalue(res, 0, column), 0, &error);
+    return *out ? DUBAN_OK : call_fail(c, DUBAN_ERROR, "the database returned malformed JSON");
+}
+
 duban_status query_json(struct call *c, PGconn *conn, json_t **out, const char *sql, int nparams,
                         const char *const *params)
 {
@@ -19,12 +31,7 @@ duban_status query_json(struct call *c, PGconn *conn, json_t **out, const char *
     duban_status s = db_exec(c, conn, &res, sql, nparams, params);
     if (s != DUBAN_OK)
         return s;
-    if (PQntuples(res) > 0 && !PQgetisnull(res, 0, 0)) {
-        json_error_t error;
-        *out = json_loads(PQgetvalue(res, 0, 0), 0, &error);
-        if (!*out)
-            s = call_fail(c, DUBAN_ERROR, "the database returned malformed JSON");
-    }
+    s = json_cell(c, res, 0, out);
     PQclear(res);
     return s;
 }
@@ -125,8 +132,10 @@ static void value_expr(char *buf, size_t size, const struct field *f, int index)
         snprintf(buf, size, "$%d", index);
 }
 
-/* INSERTs the column fields of w->doc; sets w->id. */
-static duban_status insert_row(struct call *c, PGconn *conn, const struct resource *r, struct write *w)
+/* INSERTs the column fields of w->doc; sets w->id. With `out`, the
+ * INSERT also returns the new row's representation there. */
+static duban_status insert_row(struct call *c, PGconn *conn, const struct resource *r, struct write *w,
+                               json_t **out)
 {
     char *values[MAX_FIELDS];
     const struct field *cols[MAX_FIELDS];
@@ -138,12 +147,15 @@ static duban_status insert_row(struct call *c, PGconn *conn, const struct resour
         snprintf(exprs + strlen(exprs), sizeof exprs - strlen(exprs), "%s%s", i ? ", " : "", expr);
     }
     char sql[4096];
-    snprintf(sql, sizeof sql, "INSERT INTO %s (%s) VALUES (%s) RETURNING id", r->table, names, exprs);
+    snprintf(sql, sizeof sql, "INSERT INTO %s AS r (%s) VALUES (%s) RETURNING r.id%s%s", r->table, names, exprs,
+             out ? ", " : "", out ? (r->ready ? r->ready : r->json) : "");
     PGresult *res;
     duban_status s = db_exec(c, conn, &res, sql, n, (const char *const *)values);
     free_params(values, n);
     if (s == DUBAN_OK) {
         w->id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        if (out)
+            s = json_cell(c, res, 1, out);
         PQclear(res);
     }
     return s;
@@ -205,11 +217,12 @@ static duban_status store(struct call *c, PGconn *conn, const struct resource *r
         if (s == DUBAN_OK || (checked != DUBAN_OK && checked != DUBAN_INVALID))
             s = checked;
     }
+    json_t **inserted = !w->id && r->keeps_inserted_row ? out : NULL;   /* the INSERT answers */
     if (s == DUBAN_OK)
-        s = explain_conflict(c, r, w->id ? update_row(c, conn, r, w) : insert_row(c, conn, r, w));
+        s = explain_conflict(c, r, w->id ? update_row(c, conn, r, w) : insert_row(c, conn, r, w, inserted));
     if (s == DUBAN_OK && r->after_write)
         s = r->after_write(c, conn, w);
-    if (s == DUBAN_OK)
+    if (s == DUBAN_OK && !inserted)
         s = resource_fetch(c, conn, r, w->id, 0, out);
     return s;
 }

@@ -34,6 +34,8 @@ struct resource {
     write_hook before_write;   /* checks needing the database; may complete w->doc, a copy made
                                   for this attempt (a retried transaction starts afresh) */
     write_hook after_write;    /* rows that follow the written one: assignments, aliases, paths */
+    int keeps_inserted_row;    /* after_write leaves a new row as inserted: the INSERT returns its
+                                  representation, and no read-back follows */
     write_hook before_delete;  /* refuses a delete that would orphan rows, unless w->cascade */
     write_hook after_delete;   /* what follows the row's removal */
 };

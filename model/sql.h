@@ -44,6 +44,13 @@ void db_adopt(PGconn *conn, struct statements *prepared);
 duban_status db_run(struct call *c, PGconn *conn, const char *sql,
                     int nparams, const char *const *params);
 
+/* Inside db_write: sends a statement whose result is not needed without
+ * waiting for it. It goes out with the next statement that waits (db_exec,
+ * db_run, the commit), which also reports its failure. Elsewhere it runs
+ * as db_run does. */
+duban_status db_queue(struct call *c, PGconn *conn, const char *sql,
+                      int nparams, const char *const *params);
+
 /* Runs several statements without parameters (migrations). */
 duban_status db_exec_script(struct call *c, PGconn *conn, const char *sql);
 
