@@ -93,5 +93,38 @@ class DefectStatuses(Api, ServerTest):
         self.assertDefect("POST", f"{API}/leaders", {"name": tag()})
 
 
+class QueuedStatementFails(Api, ServerTest):
+    """A write sends the statements whose results it does not need with the
+    next one that waits (model/db.c): a progress log's update of its task
+    goes out with the render and the commit. When that statement fails, the
+    whole write is undone and answered as its failure, and the connection
+    serves the next write: a statement whose preparation failed in that
+    round trip is prepared again, not run by a name the database lacks."""
+
+    def count(self, sql):
+        return int(self.db.query(sql)[0][0])
+
+    def test_a_failed_task_update_undoes_the_log_and_the_connection_goes_on(self):
+        plan, unit = self.new_plan(), self.new_unit()
+        task = self.new_task(plan, units=[unit])
+        events = f"SELECT count(*) FROM change_event WHERE entity = 'progress_log' AND plan_id = {plan['id']}"
+        for round_ in range(3):
+            # the update of the task names progress: it cannot be prepared, nor run
+            self.db.query("ALTER TABLE task RENAME COLUMN progress TO progress_moved")
+            rid = "queued-" + uuid.uuid4().hex[:16]
+            r = self.send("POST", f"{API}/tasks/{task['id']}/progress-logs",
+                          {"unit_id": unit["id"], "percent": 30, "summary": "refused"}, headers={"X-Request-Id": rid})
+            self.db.query("ALTER TABLE task RENAME COLUMN progress_moved TO progress")
+            self.assertProblem(r, 500)
+            self.assertEqual(self.count(f"SELECT count(*) FROM progress_log WHERE task_id = {task['id']}"), round_)
+            self.assertEqual(self.count(events), round_)
+            self.assertTrue(any(f"request_id={rid}" in line and "progress" in line and "database error" in line
+                                for line in self.server.read_log().splitlines()))
+            log = self.new_log(task, unit, percent=40 + round_, summary="accepted")
+            self.assertEqual(log["percent"], 40 + round_)
+            self.assertEqual(self.fetch(f"{API}/tasks/{task['id']}")["progress"], 40 + round_)
+        self.assertEqual(self.count(events), 3)
+
+
 if __name__ == "__main__":
     main()
