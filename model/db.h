@@ -3,7 +3,10 @@
  * connections shared by all request threads, every query with parameters and a client-side deadline, and two
  * ways to run work: db_read (one connection, retried once if the connection
  * turns out to be lost) and db_write (one transaction, retried on
- * serialization failures and deadlocks). A connection lost to a database
+ * serialization failures and deadlocks; it waits for the database only
+ * where its work needs an answer: BEGIN, the actor settings and the
+ * statements queued with db_queue go out with the next statement that
+ * waits, the render of its change events with COMMIT). A connection lost to a database
  * restart is re-established on its next use. Every wait (for a pooled
  * connection, a new session, a statement, a retry) also ends at the call's
  * deadline_at, the deadline of the request it serves.

@@ -22,7 +22,7 @@ duban_status db_write(struct call *c, db_work_fn work, void *arg);
  * its statements commits by itself, with no journal nor change events
  * rendered. For a write of one statement that needs nothing more (a
  * claim with SKIP LOCKED): it spares the begin, actor settings, render
- * and commit round trips of db_write. Retried once on a lost connection,
+ * and commit statements of db_write. Retried once on a lost connection,
  * as reads are. */
 duban_status db_autocommit(struct call *c, db_work_fn work, void *arg);
 
