@@ -97,7 +97,9 @@ end
 function done(summary, latency, requests)
    local e = summary.errors
    local seconds = summary.duration / 1e6
-   io.write(string.format("BENCH requests=%d seconds=%.3f rps=%.1f p50_ms=%.3f p99_ms=%.3f status_errors=%d socket_errors=%d\n",
+   io.write(string.format("BENCH requests=%d seconds=%.3f rps=%.1f p50_ms=%.3f p99_ms=%.3f status_errors=%d socket_errors=%d"
+                          .. " (connect %d, read %d, write %d, timeout %d)\n",
                           summary.requests, seconds, summary.requests / seconds, latency:percentile(50) / 1000,
-                          latency:percentile(99) / 1000, e.status, e.connect + e.read + e.write + e.timeout))
+                          latency:percentile(99) / 1000, e.status, e.connect + e.read + e.write + e.timeout,
+                          e.connect, e.read, e.write, e.timeout))
 end
