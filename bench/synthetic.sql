@@ -9,6 +9,10 @@
 -- Due dates spread over the past and the future; progress is the percent
 -- of each task's latest log. setseed makes the data the same on every run.
 -- The audit journal's triggers are left out of the load (see below).
+-- With -v render_apart=1 the script renders nothing and leaves those
+-- triggers off: the tasks stay pending (doc '') for the loader to render
+-- in several sessions at once, which then turns the triggers back on
+-- (bench/synthetic_triggers.sql, -v switch=ENABLE).
 \set ON_ERROR_STOP on
 
 BEGIN;
@@ -77,18 +81,9 @@ CREATE TEMP TABLE bench_leader AS
 
 -- The audit journal and the change feed record what people do through
 -- duban; a bulk load is not that, so their triggers are off on the tables
--- loaded below until COMMIT (other triggers and every constraint stay on).
-CREATE TEMP TABLE bench_trigger AS
-    SELECT tgrelid::regclass AS tab, tgname FROM pg_trigger
-    WHERE tgname IN ('audit', 'change') AND tgrelid IN ('plan'::regclass, 'task'::regclass, 'task_unit'::regclass,
-                                           'task_leader'::regclass, 'progress_log'::regclass);
-DO $$
-DECLARE t record;
-BEGIN
-    FOR t IN SELECT * FROM bench_trigger LOOP
-        EXECUTE format('ALTER TABLE %s DISABLE TRIGGER %I', t.tab, t.tgname);
-    END LOOP;
-END $$;
+-- loaded below until the end (other triggers and every constraint stay on).
+\set switch DISABLE
+\ir synthetic_triggers.sql
 -- Each task's representation is rendered once, at the end (migration 0007).
 SELECT set_config('duban.render_later', 'on', true);
 
@@ -171,15 +166,12 @@ FROM (SELECT DISTINCT ON (p.task_id) p.task_id, p.percent
       ORDER BY p.task_id, p.reported_on DESC, p.id DESC) l
 WHERE task.id = l.task_id AND task.progress <> l.percent;
 
+\if :{?render_apart}
+COMMIT;
+\else
 SELECT task_render_pending();
-
-DO $$
-DECLARE t record;
-BEGIN
-    FOR t IN SELECT * FROM bench_trigger LOOP
-        EXECUTE format('ALTER TABLE %s ENABLE TRIGGER %I', t.tab, t.tgname);
-    END LOOP;
-END $$;
-
+\set switch ENABLE
+\ir synthetic_triggers.sql
 COMMIT;
 VACUUM ANALYZE;
+\endif
