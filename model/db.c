@@ -380,6 +380,24 @@ static duban_status rule_broken(struct call *c, const PGresult *res)
     return call_fail(c, s, "%s", detail);
 }
 
+/* A statement refused the request (refuse(), migration 0017): SQLSTATE
+ * 'DB' and the HTTP status, the message its detail, or the message of the
+ * field it names. */
+static duban_status refused(struct call *c, const PGresult *res)
+{
+    const char *message = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+    const char *field = PQresultErrorField(res, PG_DIAG_COLUMN_NAME);
+    int status = atoi(c->sqlstate + 2);
+    if (!message)
+        message = "the request was refused";
+    if (status == 422 && field && *field) {
+        call_field_error(c, field, "%s", message);
+        return call_errors_status(c, DUBAN_INVALID);
+    }
+    return call_fail(c, status == 404 ? DUBAN_NOT_FOUND : status == 403 ? DUBAN_FORBIDDEN
+                        : status == 409 ? DUBAN_CONFLICT : DUBAN_INVALID, "%s", message);
+}
+
 /* Maps a failed result (or none at all) to a status; the one place where
  * SQLSTATEs become statuses. Records the SQLSTATE and constraint in c.
  * Only a database that cannot be reached or did not answer in time (or
@@ -403,6 +421,8 @@ static duban_status failure_status(struct call *c, PGconn *conn, const PGresult 
     }
     if (strncmp(state, "23", 2) == 0 || strncmp(state, "22", 2) == 0)
         return rule_broken(c, res);
+    if (strncmp(state, "DB", 2) == 0)
+        return refused(c, res);
     if (retryable(c))
         return call_fail(c, DUBAN_UNAVAILABLE, "the database could not serialise this change");
     if (sqlstate_is(c, "57014") || sqlstate_is(c, "55P03"))
@@ -749,6 +769,7 @@ duban_status db_write(struct call *c, db_work_fn work, void *arg)
             (void)pipe_flush(&scratch, slot, NULL);
         if (scratch.connection_lost || db_run(&scratch, slot->conn, "ROLLBACK", 0, NULL) != DUBAN_OK)
             c->connection_lost = 1;
+        call_clear(&scratch);
         if (!again || c->connection_lost)
             break;
         call_clear(c);

@@ -51,7 +51,11 @@ static duban_status check_reporter_owns(struct call *c, PGconn *conn, struct wri
  * advisory lock of their own, which takes no transaction id: each then
  * gets its id in the order it writes the task, and the change feed (which
  * orders by transaction id, migration 0009) need not retry one that drew
- * its id early but came to the task's row late. */
+ * its id early but came to the task's row late. The statement refuses
+ * (migration 0017) a missing task (404) and a unit not assigned (422, or
+ * 403 for a reporter), so it goes out with the write that follows; it
+ * waits for its answer only when fields are already invalid, to report
+ * its finding with theirs. */
 static duban_status check_report(struct call *c, PGconn *conn, struct write *w)
 {
     duban_status owned = check_reporter_owns(c, conn, w);
@@ -66,29 +70,24 @@ static duban_status check_report(struct call *c, PGconn *conn, struct write *w)
         call_field_error(c, "task_id", "a progress log cannot move to another task");
         return call_errors_status(c, DUBAN_INVALID);
     }
-    char task_id[24], unit_id[24];
+    char task_id[24], unit_id[24], missing[96], unassigned[160];
     id_text(task, task_id);
     id_text(json_integer_value(json_object_get(w->doc, "unit_id")), unit_id);
-    const char *params[] = {task_id, unit_id};
-    PGresult *res;
-    duban_status s = db_exec(c, conn, &res,
-                             "SELECT EXISTS (SELECT 1 FROM task_unit WHERE task_id = t.id AND unit_id = $2::bigint), "
-                             "set_config('duban.reports_render_tasks', 'off', true) "
-                             "FROM task t, pg_advisory_xact_lock(734202, ($1::bigint % 2147483647)::integer) WHERE t.id = $1::bigint FOR UPDATE OF t",
-                             2, params);
-    if (s != DUBAN_OK)
-        return s;
-    if (PQntuples(res) == 0) {
-        PQclear(res);
-        return call_fail(c, DUBAN_NOT_FOUND, "task %s does not exist", task_id);
-    }
-    int assigned = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-    PQclear(res);
-    if (!assigned && c->unit_scope)
-        return call_fail(c, DUBAN_FORBIDDEN, "unit %s is not assigned to task %s", unit_id, task_id);
-    if (!assigned)
-        call_field_error(c, "unit_id", "unit %s is not one of the units of task %s", unit_id, task_id);
-    return call_errors_status(c, DUBAN_INVALID);
+    snprintf(missing, sizeof missing, "task %s does not exist", task_id);
+    if (c->unit_scope)
+        snprintf(unassigned, sizeof unassigned, "unit %s is not assigned to task %s", unit_id, task_id);
+    else
+        snprintf(unassigned, sizeof unassigned, "unit %s is not one of the units of task %s", unit_id, task_id);
+    const char *params[] = {task_id, unit_id, c->unit_scope ? "403" : "422", missing, unassigned};
+    const char *sql =
+        "WITH locked AS (SELECT t.id, EXISTS (SELECT 1 FROM task_unit WHERE task_id = t.id AND unit_id = $2::bigint) "
+        "AS assigned FROM task t, pg_advisory_xact_lock(734202, ($1::bigint % 2147483647)::integer) "
+        "WHERE t.id = $1::bigint FOR UPDATE OF t) "
+        "SELECT CASE WHEN l.id IS NULL THEN refuse(404, NULL, $4) "
+        "WHEN NOT l.assigned THEN refuse($3::integer, 'unit_id', $5) END, "
+        "set_config('duban.reports_render_tasks', 'off', true) FROM (SELECT) one LEFT JOIN locked l ON true";
+    duban_status s = c->errors ? db_run(c, conn, sql, 5, params) : db_queue(c, conn, sql, 5, params);
+    return s != DUBAN_OK ? s : call_errors_status(c, DUBAN_INVALID);
 }
 
 /* The status a log gives its task: its own, except that a "done" waits

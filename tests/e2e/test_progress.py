@@ -80,7 +80,11 @@ class Reporting(Api, ServerTest):
         r = self.send("POST", task_logs(self.t), {"unit_id": self.outsider["id"], "percent": 10, "summary": "x"})
         self.assertFieldErrors(r, 422, ["unit_id"])
         r = self.send("POST", task_logs(self.t), {"unit_id": NO_SUCH_ID, "percent": 10, "summary": "x"})
-        self.assertFieldErrors(r, 422, ["unit_id"])
+        p = self.assertFieldErrors(r, 422, ["unit_id"])
+        self.assertIn(f"is not one of the units of task {self.t['id']}", p["errors"][0]["message"])
+        # found by the database, reported with the fields found invalid before it
+        r = self.send("POST", task_logs(self.t), {"unit_id": self.outsider["id"], "percent": 150, "summary": "x"})
+        self.assertFieldErrors(r, 422, ["percent", "unit_id"])
         self.assertEqual(self.total(LOGS), before)
         self.assertEqual(self.task(self.t)["progress"], 0)
         log = self.new_log(self.t, self.partner)
@@ -91,7 +95,7 @@ class Reporting(Api, ServerTest):
     def test_a_log_on_a_missing_task_is_404(self):
         before = self.total(LOGS)
         r = self.send("POST", task_logs(NO_SUCH_ID), {"unit_id": self.lead["id"], "percent": 10, "summary": "x"})
-        self.assertProblem(r, 404)
+        self.assertProblem(r, 404, f"task {NO_SUCH_ID} does not exist")
         self.assertProblem(self.request("GET", task_logs(NO_SUCH_ID)), 404)
         self.assertEqual(self.total(LOGS), before)
 
@@ -189,6 +193,9 @@ class ReporterTokens(Api, ServerTest):
         before = self.total(LOGS)
         self.assertProblem(self.report(self.shared, self.other), 403)
         self.assertProblem(self.report(self.foreign, self.other), 403)
+        # its own unit, on a task that unit is not assigned to
+        self.assertProblem(self.report(self.foreign, self.mine), 403,
+                           f"unit {self.mine['id']} is not assigned to task {self.foreign['id']}")
         self.assertEqual(self.total(LOGS), before)
         self.assertEqual([self.task(t)["progress"] for t in (self.shared, self.foreign)], [0, 0])
 
