@@ -6,8 +6,8 @@
  * serialization failures and deadlocks; it waits for the database only
  * where its work needs an answer: BEGIN, the actor settings and the
  * statements queued with db_queue go out with the next statement that
- * waits, the render of its change events with COMMIT). A connection lost to a database
- * restart is re-established on its next use. Every wait (for a pooled
+ * waits, the render of its change events with COMMIT). A connection lost
+ * to a database restart is re-established on its next use. Every wait (for a pooled
  * connection, a new session, a statement, a retry) also ends at the call's
  * deadline_at, the deadline of the request it serves.
  *

@@ -122,15 +122,15 @@ static duban_status update_task(struct call *c, PGconn *conn, struct write *w)
         return s;
     const char *params[] = {task_id, status};
     return db_queue(c, conn,
-                  "WITH latest AS (SELECT coalesce((SELECT percent FROM progress_log WHERE task_id = $1 "
-                  "ORDER BY reported_on DESC, id DESC LIMIT 1), 0) AS percent), "
-                  "t AS (SELECT task.id, task.progress <> latest.percent OR task.status <> coalesce($2, task.status) "
-                  "AS changed FROM task, latest WHERE task.id = $1) "
-                  "UPDATE task SET progress = latest.percent, status = coalesce($2, task.status), "
-                  "version = version + t.changed::integer, "
-                  "updated_at = CASE WHEN t.changed THEN now() ELSE task.updated_at END "
-                  "FROM latest, t WHERE task.id = t.id",
-                  2, params);
+                    "WITH latest AS (SELECT coalesce((SELECT percent FROM progress_log WHERE task_id = $1 "
+                    "ORDER BY reported_on DESC, id DESC LIMIT 1), 0) AS percent), "
+                    "t AS (SELECT task.id, task.progress <> latest.percent OR task.status <> coalesce($2, task.status) "
+                    "AS changed FROM task, latest WHERE task.id = $1) "
+                    "UPDATE task SET progress = latest.percent, status = coalesce($2, task.status), "
+                    "version = version + t.changed::integer, "
+                    "updated_at = CASE WHEN t.changed THEN now() ELSE task.updated_at END "
+                    "FROM latest, t WHERE task.id = t.id",
+                    2, params);
 }
 
 const struct resource progress_resource = {
