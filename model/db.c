@@ -433,6 +433,24 @@ static duban_status failure_status(struct call *c, PGconn *conn, const PGresult 
     return call_fail(c, DUBAN_ERROR, "unexpected database error");
 }
 
+/* Waits until a result can be read from conn without blocking, at most
+ * until deadline; 0 when the connection failed or the time ran out. */
+static int await_result(PGconn *conn, int64_t deadline)
+{
+    while (PQisBusy(conn))
+        if (!wait_socket(conn, POLLIN, deadline) || !PQconsumeInput(conn))
+            return 0;
+    return 1;
+}
+
+/* The connection is unusable: it failed or did not answer in time. */
+static duban_status no_answer(struct call *c)
+{
+    c->connection_lost = 1;
+    c->sqlstate[0] = '\0';
+    return call_fail(c, DUBAN_UNAVAILABLE, "the database did not answer in time");
+}
+
 /* Collects every result of the query in flight within the statement's
  * deadline (and the request's). The first failed result wins, else the
  * last one. */
@@ -441,13 +459,9 @@ static duban_status collect(struct call *c, PGconn *conn, PGresult **res)
     int64_t deadline = wait_until(c, c->deadline_ms > 0 ? c->deadline_ms : db_deadline_ms(c->db));
     PGresult *kept = NULL;
     for (;;) {
-        while (PQisBusy(conn)) {
-            if (!wait_socket(conn, POLLIN, deadline) || !PQconsumeInput(conn)) {
-                PQclear(kept);
-                c->connection_lost = 1;
-                snprintf(c->sqlstate, sizeof c->sqlstate, "%s", "");
-                return call_fail(c, DUBAN_UNAVAILABLE, "the database did not answer in time");
-            }
+        if (!await_result(conn, deadline)) {
+            PQclear(kept);
+            return no_answer(c);
         }
         PGresult *r = PQgetResult(conn);
         if (!r)
@@ -469,22 +483,6 @@ static duban_status collect(struct call *c, PGconn *conn, PGresult **res)
     return DUBAN_OK;
 }
 
-/* Prepares sql under name on conn; on failure sql is forgotten again. */
-static duban_status prepare(struct call *c, PGconn *conn, struct statements *prepared, const char *name,
-                            const char *sql, int nparams)
-{
-    PGresult *res = NULL;
-    if (!PQsendPrepare(conn, name, sql, nparams, NULL)) {
-        statements_forget(prepared, sql);
-        return failure_status(c, conn, NULL);
-    }
-    duban_status s = collect(c, conn, &res);
-    PQclear(res);
-    if (s != DUBAN_OK)
-        statements_forget(prepared, sql);
-    return s;
-}
-
 /* Reads the results of the held connection's pipeline up to the sync
  * just sent, within the statement's deadline (and the request's), and
  * leaves pipeline mode. The first failure wins; otherwise *last (when
@@ -498,9 +496,7 @@ static duban_status pipe_collect(struct call *c, struct slot *slot, PGresult **l
     PGresult *failed = NULL, *kept = NULL;
     int lost = 0, command = 0;   /* whose results come now: each command's end with a null */
     for (int nulls = 0; !lost;) {
-        while (PQisBusy(conn) && !lost)
-            lost = !wait_socket(conn, POLLIN, deadline) || !PQconsumeInput(conn);
-        if (lost)
+        if ((lost = !await_result(conn, deadline)))
             break;
         PGresult *r = PQgetResult(conn);
         if (!r) {   /* two in a row: nothing more will come */
@@ -531,9 +527,7 @@ static duban_status pipe_collect(struct call *c, struct slot *slot, PGresult **l
     if (lost || !PQexitPipelineMode(conn)) {
         PQclear(failed);
         PQclear(kept);
-        c->connection_lost = 1;
-        snprintf(c->sqlstate, sizeof c->sqlstate, "%s", "");
-        return call_fail(c, DUBAN_UNAVAILABLE, "the database did not answer in time");
+        return no_answer(c);
     }
     if (failed) {
         PQclear(kept);
@@ -597,28 +591,20 @@ static duban_status pipe_queue(struct call *c, struct slot *slot, const char *sq
     return DUBAN_OK;
 }
 
-/* Runs the statement prepared when the connection is a pooled one (the
- * first run of a text prepares it), unprepared otherwise. */
+/* Runs the statement by name on the held connection (its first run there
+ * prepares it, in the same round trip), with whatever is queued before it;
+ * unprepared on any other connection. */
 duban_status db_exec(struct call *c, PGconn *conn, PGresult **res,
                      const char *sql, int nparams, const char *const *params)
 {
     *res = NULL;
     if (out_of_time(c))
         return DUBAN_UNAVAILABLE;
-    if (held && held->conn == conn && held->pipe.sent) {   /* with what is queued, in one round trip */
+    if (held && held->conn == conn) {
         duban_status s = pipe_queue(c, held, sql, nparams, params);
         return s != DUBAN_OK ? s : pipe_flush(c, held, res);
     }
-    int fresh = 0;
-    const char *name = held && held->conn == conn ? statements_name(held->prepared, sql, &fresh) : NULL;
-    if (fresh) {
-        duban_status s = prepare(c, conn, held->prepared, name, sql, nparams);
-        if (s != DUBAN_OK)
-            return s;
-    }
-    int sent = name ? PQsendQueryPrepared(conn, name, nparams, params, NULL, NULL, 0)
-                    : PQsendQueryParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
-    if (!sent)
+    if (!PQsendQueryParams(conn, sql, nparams, NULL, params, NULL, NULL, 0))
         return failure_status(c, conn, NULL);
     return collect(c, conn, res);
 }
