@@ -38,29 +38,31 @@ class Stream:
         self.raw = b""          # bytes not yet decoded from chunks
         self.text = b""         # decoded body not yet split into lines
         self.head = None        # the status line, once read
-        self.chunk_left = 0
         self.events = 0
         self.ids = []           # (id, arrival) when recording
 
     def feed(self, data, now, record):
-        self.raw += data
+        raw = self.raw + data
+        at = 0                  # where the next chunk starts: raw is cut once, at the end
         if self.head is None:
-            if b"\r\n\r\n" not in self.raw:
+            end = raw.find(b"\r\n\r\n")
+            if end < 0:
+                self.raw = raw
                 return
-            head, self.raw = self.raw.split(b"\r\n\r\n", 1)
-            self.head = head.split(b"\r\n", 1)[0].decode()
-        while True:   # chunked transfer coding
-            if self.chunk_left == 0:
-                if b"\r\n" not in self.raw:
-                    break
-                line, rest = self.raw.split(b"\r\n", 1)
-                size = int(line.split(b";")[0] or b"0", 16)
-                if len(rest) < size + 2:
-                    break
-                self.text += rest[:size]
-                self.raw = rest[size + 2:]
-            else:
+            self.head = raw[:raw.find(b"\r\n")].decode()
+            at = end + 4
+        chunks = [self.text]
+        while True:   # chunked transfer coding: whole chunks only
+            line_end = raw.find(b"\r\n", at)
+            if line_end < 0:
                 break
+            size = int(raw[at:line_end].split(b";")[0] or b"0", 16)
+            if len(raw) < line_end + 2 + size + 2:
+                break
+            chunks.append(raw[line_end + 2:line_end + 2 + size])
+            at = line_end + 2 + size + 2
+        self.raw = raw[at:]
+        self.text = b"".join(chunks)
         cut = self.text.rfind(b"\n") + 1
         if not record:   # count only: a data line starts the text or follows a newline
             self.events += (b"\n" + self.text[:cut]).count(b"\ndata: ")
