@@ -149,6 +149,14 @@ class Watch(Api, ServerTest):
         self.assertEqual(self.task(mid)["rollup"]["warning"], "yellow")
         self.changed("PATCH", f"{TASKS}/{late['id']}", {"due_on": day(400)})
         self.assertEqual(self.task(mid)["rollup"]["warning"], "none")
+        # a descendant last rendered on an earlier day counts with today's
+        # colour, worked out from its row (the render trigger held off, so
+        # that the row keeps yesterday's members)
+        self.changed("PATCH", f"{TASKS}/{late['id']}", {"due_on": day(-1)})
+        self.db.query("BEGIN; ALTER TABLE task DISABLE TRIGGER render; "
+                      "UPDATE task SET today_on = today_on - 1, colour = 'none' WHERE id = %d; "
+                      "ALTER TABLE task ENABLE TRIGGER render; COMMIT" % late["id"])
+        self.assertEqual(self.task(mid)["rollup"]["warning"], "red")
 
     def test_lists_filter_by_colours_and_fields_reach_the_new_members(self):
         red = self.watched(due_on=day(-5))
