@@ -25,6 +25,7 @@ enum { PIPELINE_MAX = 16 };
 struct pipeline {
     int sent;
     char *prepares[PIPELINE_MAX];
+    PGresult **results[PIPELINE_MAX];   /* where a command's result goes, NULL: nowhere */
 };
 
 struct slot {
@@ -43,6 +44,8 @@ static void pipe_reset(struct slot *slot)
         if (slot->pipe.prepares[i])
             statements_forget(slot->prepared, slot->pipe.prepares[i]);
         free(slot->pipe.prepares[i]);
+        slot->pipe.prepares[i] = NULL;
+        slot->pipe.results[i] = NULL;
     }
     slot->pipe.sent = 0;
 }
@@ -483,17 +486,30 @@ static duban_status collect(struct call *c, PGconn *conn, PGresult **res)
     return DUBAN_OK;
 }
 
+/* Takes back the results the pipeline's commands gave their callers, and
+ * forgets where they were to go. */
+static void pipe_drop_results(struct pipeline *p)
+{
+    for (int i = 0; i < p->sent; i++)
+        if (p->results[i]) {
+            PQclear(*p->results[i]);
+            *p->results[i] = NULL;
+            p->results[i] = NULL;
+        }
+}
+
 /* Reads the results of the held connection's pipeline up to the sync
  * just sent, within the statement's deadline (and the request's), and
- * leaves pipeline mode. The first failure wins; otherwise *last (when
- * asked) gets the last command's result. A preparation that did not
- * succeed is forgotten again, so that its text is prepared anew. */
-static duban_status pipe_collect(struct call *c, struct slot *slot, PGresult **last)
+ * leaves pipeline mode. Each command queued with a place for its result
+ * gets it there; the first failure wins, and then none is kept. A
+ * preparation that did not succeed is forgotten again, so that its text
+ * is prepared anew. */
+static duban_status pipe_collect(struct call *c, struct slot *slot)
 {
     PGconn *conn = slot->conn;
     struct pipeline *p = &slot->pipe;
     int64_t deadline = wait_until(c, c->deadline_ms > 0 ? c->deadline_ms : db_deadline_ms(c->db));
-    PGresult *failed = NULL, *kept = NULL;
+    PGresult *failed = NULL;
     int lost = 0, command = 0;   /* whose results come now: each command's end with a null */
     for (int nulls = 0; !lost;) {
         if ((lost = !await_result(conn, deadline)))
@@ -516,56 +532,54 @@ static duban_status pipe_collect(struct call *c, struct slot *slot, PGresult **l
         }
         if (!failed && (status == PGRES_FATAL_ERROR || status == PGRES_NONFATAL_ERROR)) {
             failed = r;
-        } else if (last && command == p->sent - 1 && !failed) {
-            PQclear(kept);
-            kept = r;
+        } else if (!failed && command < p->sent && p->results[command]) {
+            PQclear(*p->results[command]);
+            *p->results[command] = r;
         } else {
             PQclear(r);
         }
     }
+    if (lost || failed)
+        pipe_drop_results(p);
     pipe_reset(slot);
     if (lost || !PQexitPipelineMode(conn)) {
         PQclear(failed);
-        PQclear(kept);
         return no_answer(c);
     }
     if (failed) {
-        PQclear(kept);
         duban_status s = failure_status(c, conn, failed);
         PQclear(failed);
         return s;
     }
     c->sqlstate[0] = c->constraint[0] = '\0';
-    if (last)
-        *last = kept;
-    else
-        PQclear(kept);
     return DUBAN_OK;
 }
 
 /* Ends the held connection's pipeline: sends the sync and reads every
  * result (pipe_collect). */
-static duban_status pipe_flush(struct call *c, struct slot *slot, PGresult **last)
+static duban_status pipe_flush(struct call *c, struct slot *slot)
 {
-    if (last)
-        *last = NULL;
     if (!PQpipelineSync(slot->conn)) {
+        pipe_drop_results(&slot->pipe);
         pipe_reset(slot);
         c->connection_lost = 1;
         return failure_status(c, slot->conn, NULL);
     }
-    return pipe_collect(c, slot, last);
+    return pipe_collect(c, slot);
 }
 
 /* Adds sql to the held connection's pipeline (opening it), by name, its
- * preparation going first the first time. A full pipeline is flushed
- * first, which may report an earlier command's failure. */
+ * preparation going first the first time; its result is to go to *res
+ * (when res is not NULL, and set NULL until then). A full pipeline is
+ * flushed first, which may report an earlier command's failure. */
 static duban_status pipe_queue(struct call *c, struct slot *slot, const char *sql, int nparams,
-                               const char *const *params)
+                               const char *const *params, PGresult **res)
 {
     struct pipeline *p = &slot->pipe;
+    if (res)
+        *res = NULL;
     if (p->sent + 2 > PIPELINE_MAX) {
-        duban_status s = pipe_flush(c, slot, NULL);
+        duban_status s = pipe_flush(c, slot);
         if (s != DUBAN_OK)
             return s;
     }
@@ -587,6 +601,7 @@ static duban_status pipe_queue(struct call *c, struct slot *slot, const char *sq
         c->connection_lost = 1;
         return failure_status(c, conn, NULL);
     }
+    p->results[p->sent] = res;
     p->prepares[p->sent++] = NULL;
     return DUBAN_OK;
 }
@@ -601,12 +616,38 @@ duban_status db_exec(struct call *c, PGconn *conn, PGresult **res,
     if (out_of_time(c))
         return DUBAN_UNAVAILABLE;
     if (held && held->conn == conn) {
-        duban_status s = pipe_queue(c, held, sql, nparams, params);
-        return s != DUBAN_OK ? s : pipe_flush(c, held, res);
+        duban_status s = pipe_queue(c, held, sql, nparams, params, res);
+        return s != DUBAN_OK ? s : pipe_flush(c, held);
     }
     if (!PQsendQueryParams(conn, sql, nparams, NULL, params, NULL, NULL, 0))
         return failure_status(c, conn, NULL);
     return collect(c, conn, res);
+}
+
+duban_status db_exec_all(struct call *c, PGconn *conn, int n, const struct db_statement *st, PGresult **res)
+{
+    for (int i = 0; i < n; i++)
+        res[i] = NULL;
+    if (!held || held->conn != conn || n > PIPELINE_MAX / 2) {
+        duban_status s = DUBAN_OK;
+        for (int i = 0; i < n && s == DUBAN_OK; i++)
+            s = db_exec(c, conn, &res[i], st[i].sql, st[i].nparams, st[i].params);
+        if (s != DUBAN_OK)
+            for (int i = 0; i < n; i++) {
+                PQclear(res[i]);
+                res[i] = NULL;
+            }
+        return s;
+    }
+    if (out_of_time(c))
+        return DUBAN_UNAVAILABLE;
+    duban_status s = DUBAN_OK;
+    for (int i = 0; i < n && s == DUBAN_OK; i++)
+        s = pipe_queue(c, held, st[i].sql, st[i].nparams, st[i].params, &res[i]);
+    if (s == DUBAN_OK)
+        return pipe_flush(c, held);
+    pipe_drop_results(&held->pipe);
+    return s;
 }
 
 duban_status db_run(struct call *c, PGconn *conn, const char *sql,
@@ -691,7 +732,7 @@ duban_status db_queue(struct call *c, PGconn *conn, const char *sql, int nparams
         return db_run(c, conn, sql, nparams, params);
     if (out_of_time(c))
         return DUBAN_UNAVAILABLE;
-    return pipe_queue(c, held, sql, nparams, params);
+    return pipe_queue(c, held, sql, nparams, params, NULL);
 }
 
 static const char SET_ACTOR[] = "SELECT set_config('duban.token_id', $1, true), set_config('duban.token_name', $2, true), "
@@ -715,8 +756,8 @@ static duban_status begin(struct call *c, struct slot *slot)
     snprintf(token_id, sizeof token_id, "%lld", (long long)c->token_id);
     const char *params[] = {token_id, c->token_name ? c->token_name : "", c->request_id ? c->request_id : "",
                             atomic_load(&c->db->committed) ? "on" : ""};
-    duban_status s = pipe_queue(c, slot, "BEGIN", 0, NULL);
-    return s != DUBAN_OK ? s : pipe_queue(c, slot, SET_ACTOR, 4, params);
+    duban_status s = pipe_queue(c, slot, "BEGIN", 0, NULL, NULL);
+    return s != DUBAN_OK ? s : pipe_queue(c, slot, SET_ACTOR, 4, params, NULL);
 }
 
 /* Renders the change events the transaction wrote (migration 0009: each
@@ -726,10 +767,10 @@ static duban_status commit(struct call *c, struct slot *slot)
 {
     if (out_of_time(c))
         return DUBAN_UNAVAILABLE;
-    duban_status s = pipe_queue(c, slot, change_render_sql(), 0, NULL);
+    duban_status s = pipe_queue(c, slot, change_render_sql(), 0, NULL, NULL);
     if (s == DUBAN_OK)
-        s = pipe_queue(c, slot, "COMMIT", 0, NULL);
-    return s != DUBAN_OK ? s : pipe_flush(c, slot, NULL);
+        s = pipe_queue(c, slot, "COMMIT", 0, NULL, NULL);
+    return s != DUBAN_OK ? s : pipe_flush(c, slot);
 }
 
 duban_status db_write(struct call *c, db_work_fn work, void *arg)
@@ -752,7 +793,7 @@ duban_status db_write(struct call *c, db_work_fn work, void *arg)
         call_init(&scratch, c->db);
         scratch.deadline_at = bound_by_request(c) ? c->deadline_at : 0;
         if (slot->pipe.sent)   /* what the work queued before it failed: its outcome no longer matters */
-            (void)pipe_flush(&scratch, slot, NULL);
+            (void)pipe_flush(&scratch, slot);
         if (scratch.connection_lost || db_run(&scratch, slot->conn, "ROLLBACK", 0, NULL) != DUBAN_OK)
             c->connection_lost = 1;
         call_clear(&scratch);

@@ -534,19 +534,22 @@ void list_query_clear(struct list_query *qr)
     qr->cursor = NULL;
 }
 
-/* Counts the filtered rows. */
-static duban_status count_rows(struct call *c, PGconn *conn, const struct list_query *qr, PGresult **res)
+/* Counts the filtered rows (when counting) and reads the page, in one
+ * round trip and in that order, so that the page is never older than the
+ * tag it is sent with. A cursor whose values the database cannot read as
+ * the keys' types is the client's: a bad `after`. */
+static duban_status count_and_fetch(struct call *c, PGconn *conn, const struct list_query *qr, PGresult **count,
+                                    PGresult **page)
 {
-    char sql[6144];
-    snprintf(sql, sizeof sql, "SELECT " TAG_AGGREGATE " FROM %s r WHERE %s", qr->spec->table, qr->where);
-    return db_exec(c, conn, res, sql, qr->nfilter, qr->values);
-}
-
-/* Runs the page's statement. A cursor whose values the database cannot
- * read as the keys' types is the client's: a bad `after`. */
-static duban_status fetch_page(struct call *c, PGconn *conn, const struct list_query *qr, PGresult **res)
-{
-    duban_status s = db_exec(c, conn, res, qr->sql, qr->nvalues, qr->values);
+    char count_sql[6144];
+    snprintf(count_sql, sizeof count_sql, "SELECT " TAG_AGGREGATE " FROM %s r WHERE %s", qr->spec->table, qr->where);
+    const struct db_statement st[] = {{count_sql, qr->nfilter, (const char *const *)qr->values},
+                                      {qr->sql, qr->nvalues, (const char *const *)qr->values}};
+    int counting = !(qr->flags & LIST_NO_TOTAL);
+    PGresult *res[2];
+    duban_status s = db_exec_all(c, conn, 2 - !counting, st + !counting, res);
+    *count = counting ? res[0] : NULL;
+    *page = res[counting];
     if (s != DUBAN_OK && qr->cursor && strncmp(c->sqlstate, "22", 2) == 0) {
         call_clear(c);
         call_field_error(c, "after", "is not a cursor of this list and order: use the one a rel=\"next\" link gives");
@@ -586,8 +589,7 @@ struct run_args {
     int64_t day_end;          /* the Unix time today ends, 0 when no row tells */
 };
 
-/* Counts (unless asked not to), then reads the page: in that order, so
- * that the page is never older than the tag it is sent with. */
+/* Counts (unless asked not to) and reads the page (count_and_fetch). */
 static duban_status list_work(struct call *c, PGconn *conn, void *arg)
 {
     struct run_args *a = arg;
@@ -596,10 +598,8 @@ static duban_status list_work(struct call *c, PGconn *conn, void *arg)
     int counting = !(qr->flags & LIST_NO_TOTAL);
     duban_status s = qr->scope ? row_exists(c, conn, qr->scope->table, qr->scope->name, qr->scope->id) : DUBAN_OK;
     PGresult *count = NULL, *page = NULL;
-    if (s == DUBAN_OK && counting)
-        s = count_rows(c, conn, qr, &count);
     if (s == DUBAN_OK)
-        s = fetch_page(c, conn, qr, &page);
+        s = count_and_fetch(c, conn, qr, &count, &page);
     if (s == DUBAN_OK) {
         int rows = PQntuples(page), items = rows > qr->limit ? (int)qr->limit : rows;
         pg->total = counting ? atol(PQgetvalue(count, 0, 0)) : -1;

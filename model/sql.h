@@ -33,6 +33,19 @@ duban_status db_autocommit(struct call *c, db_work_fn work, void *arg);
 duban_status db_exec(struct call *c, PGconn *conn, PGresult **res,
                      const char *sql, int nparams, const char *const *params);
 
+/* A statement with its text parameters, for db_exec_all. */
+struct db_statement {
+    const char *sql;
+    int nparams;
+    const char *const *params;
+};
+
+/* Runs n statements as db_exec runs one, on a pooled connection in one
+ * round trip (in order, each with its own snapshot); res[i] gets the i-th
+ * one's result. On failure (the first one's explains it) every res[i] is
+ * NULL. */
+duban_status db_exec_all(struct call *c, PGconn *conn, int n, const struct db_statement *st, PGresult **res);
+
 /* For a thread that keeps a database connection of its own (outside the
  * pool, never using the pool itself): the statements db_exec runs on conn
  * are prepared once, as on a pooled one, and remembered in `prepared`
