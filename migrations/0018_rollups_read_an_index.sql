@@ -5,7 +5,7 @@
 -- mean leaves out). A task's row is about 2 kB with its document, so a
 -- section of 10,000 tasks read some 20,000 pages: 35-59 ms, and under 16
 -- connections a GET of that section sometimes ran into the 2 s request
--- timeout (the benchmark's only non-2xx answers). The index the rollup
+-- timeout (a 503 among the benchmark's task GETs). The index the rollup
 -- scans now carries what it reads, so both scans are index-only; a
 -- descendant not rendered today (its colour computed from its row) is
 -- fetched alone. Measured on the benchmark's plan (100,224 tasks): 11-14 ms

@@ -546,10 +546,10 @@ static duban_status count_and_fetch(struct call *c, PGconn *conn, const struct l
     const struct db_statement st[] = {{count_sql, qr->nfilter, (const char *const *)qr->values},
                                       {qr->sql, qr->nvalues, (const char *const *)qr->values}};
     int counting = !(qr->flags & LIST_NO_TOTAL);
-    PGresult *res[2];
-    duban_status s = db_exec_all(c, conn, 2 - !counting, st + !counting, res);
-    *count = counting ? res[0] : NULL;
-    *page = res[counting];
+    PGresult *res[2] = {NULL, NULL};
+    duban_status s = counting ? db_exec_all(c, conn, 2, st, res) : db_exec_all(c, conn, 1, st + 1, res + 1);
+    *count = res[0];
+    *page = res[1];
     if (s != DUBAN_OK && qr->cursor && strncmp(c->sqlstate, "22", 2) == 0) {
         call_clear(c);
         call_field_error(c, "after", "is not a cursor of this list and order: use the one a rel=\"next\" link gives");
