@@ -41,7 +41,9 @@ static void usage(FILE *out)
     config_describe(out);
 }
 
-/* Serves until SIGINT or SIGTERM, then drains and stops. Signals are
+/* Serves until SIGINT or SIGTERM, then drains and stops; 1 when a part
+ * could not start (then the parts already started are stopped, so that no
+ * thread of theirs still uses libpq while the process exits). Signals are
  * blocked before any thread starts, so only sigwait sees them. */
 static int cmd_serve(struct app *app, int argc, char **argv)
 {
@@ -64,32 +66,31 @@ static int cmd_serve(struct app *app, int argc, char **argv)
     if (app->changes)
         db_on_commit(app->db, change_hub_committed, app->changes);
     struct _u_instance instance;
-    if (!app->ratelimit || !app->tokens || !app->changes || server_init(&instance, app) != 0 || server_start(&instance, app) != 0)
-        return 1;
-    struct webhook_worker *webhooks = webhook_worker_start(app);
-    if (!webhooks) {
+    int serving = app->ratelimit && app->tokens && app->changes && server_init(&instance, app) == 0 &&
+                  server_start(&instance, app) == 0;
+    struct webhook_worker *webhooks = serving ? webhook_worker_start(app) : NULL;
+    if (serving && !webhooks)
         log_msg(LOG_ERROR, "webhook deliveries could not start");
-        return 1;
-    }
-    struct today_refresher *today = today_refresher_start(app->db);
-    if (!today) {
+    struct today_refresher *today = webhooks ? today_refresher_start(app->db) : NULL;
+    if (webhooks && !today)
         log_msg(LOG_ERROR, "the refresher of today's colours could not start");
-        return 1;
+    if (today) {
+        int sig = 0;
+        sigwait(&stop, &sig);
+        log_msg(LOG_INFO, "stopping on signal %d", sig);
     }
-    int sig = 0;
-    sigwait(&stop, &sig);
-    log_msg(LOG_INFO, "stopping on signal %d", sig);
     webhook_worker_stop(webhooks);
     today_refresher_stop(today);
     /* writes in the drain notify for themselves (one that began before may
      * go unannounced: the other instances' hubs read at least every second) */
     db_on_commit(app->db, NULL, NULL);
     change_hub_stop(app->changes);   /* streams end first: they would hold the drain up */
-    server_stop(&instance, app, DRAIN_MS);
+    if (serving)
+        server_stop(&instance, app, DRAIN_MS);
     change_hub_free(app->changes);
     token_cache_stop(app->tokens);
     ratelimit_free(app->ratelimit);
-    return 0;
+    return today ? 0 : 1;
 }
 
 static const struct {

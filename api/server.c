@@ -34,6 +34,14 @@ static void keep_freed_memory(void)
     mallopt(M_TRIM_THRESHOLD, 16 << 20);
 }
 
+/* Releases the instance and the routes server_init made. */
+static void release(struct _u_instance *instance, struct app *app)
+{
+    ulfius_clean_instance(instance);
+    router_free(app->router);
+    app->router = NULL;
+}
+
 int server_init(struct _u_instance *instance, struct app *app)
 {
     keep_freed_memory();
@@ -49,8 +57,10 @@ int server_init(struct _u_instance *instance, struct app *app)
     instance->check_utf8 = 0;
     instance->timeout = (unsigned int)app->cfg.idle_timeout_s;
     app->router = router_new(instance, app);
-    if (!app->router)
+    if (!app->router) {
+        release(instance, app);
         return -1;
+    }
     ulfius_add_endpoint_by_val(instance, "*", NULL, "*", PRIORITY_EXCHANGE, cb_exchange_begin, app);
     health_register(app->router);
     resources_register(app->router);
@@ -214,6 +224,7 @@ int server_start(struct _u_instance *instance, struct app *app)
     int ipv6 = 0;
     if (resolve(app, &addr, &ipv6) != 0) {
         log_msg(LOG_ERROR, "cannot resolve DUBAN_LISTEN host '%s'", app->cfg.listen_host);
+        release(instance, app);
         return -1;
     }
     /* DUBAN_THREADS=0: a thread per connection (a slow database call
@@ -249,6 +260,7 @@ int server_start(struct _u_instance *instance, struct app *app)
     limited_app = app;
     if (ulfius_start_framework_with_mhd_options(instance, flags, options) != U_OK) {
         log_msg(LOG_ERROR, "cannot listen on %s:%u", app->cfg.listen_host, app->cfg.listen_port);
+        release(instance, app);
         return -1;
     }
     if (app->cfg.threads > 0)
@@ -270,7 +282,5 @@ void server_stop(struct _u_instance *instance, struct app *app, int drain_ms)
     ulfius_stop_framework(instance);
     if (listener != MHD_INVALID_SOCKET)
         close(listener);
-    ulfius_clean_instance(instance);
-    router_free(app->router);
-    app->router = NULL;
+    release(instance, app);
 }

@@ -8,10 +8,12 @@
 
 struct app;
 
-/* Initialises the instance and registers every route. 0 on success. */
+/* Initialises the instance and registers every route. 0 on success; on
+ * failure nothing is left to release. */
 int server_init(struct _u_instance *instance, struct app *app);
 
-/* Binds cfg.listen and starts serving. 0 on success. */
+/* Binds cfg.listen and starts serving. 0 on success; on failure the
+ * instance is released as server_stop would. */
 int server_start(struct _u_instance *instance, struct app *app);
 
 /* The libmicrohttpd connection of the request the calling thread's

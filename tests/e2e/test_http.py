@@ -130,6 +130,21 @@ class Configuration(ServerTest):
         self.assertEqual(p.returncode, 2)
         self.assertIn("DUBAN_MAX_BODY_BYTES", p.stderr)
 
+    def test_a_port_in_use_is_refused_with_a_clean_exit(self):
+        # The server's own port is taken: each duban says so and exits 1,
+        # having stopped the threads it started. Threads left running used
+        # the freed pool (AddressSanitizer) or libpq while the process
+        # exited (an assertion, SIGABRT): several at once, as the race
+        # showed itself more often on a busy machine.
+        env = dict(os.environ, DUBAN_LISTEN=f"127.0.0.1:{self.server.port}", DUBAN_DATABASE_URL=self.db.url)
+        runs = [subprocess.Popen([DUBAN_BIN, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                 text=True) for _ in range(8)]
+        for run in runs:
+            _, stderr = run.communicate(timeout=60)
+            self.assertEqual(run.returncode, 1, stderr)
+            self.assertIn(f"cannot listen on 127.0.0.1:{self.server.port}", stderr)
+            self.assertNotRegex(stderr, r"Assertion|Sanitizer", stderr)
+
     def test_version_and_help(self):
         self.assertRegex(self.run_duban("--version").stdout, r"^duban \d+\.\d+\.\d+")
         self.assertIn("DUBAN_DATABASE_URL", self.run_duban("--help").stdout)
