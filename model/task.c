@@ -272,6 +272,12 @@ static duban_status check_and_place(struct call *c, PGconn *conn, struct write *
     json_t *plan = json_pack("[O]", json_object_get(w->doc, "plan_id"));
     duban_status s = check_ids_exist(c, conn, "plan_id", "plan", plan);
     json_decref(plan);
+    /* the plan's tree first, then the parent (read FOR SHARE): a creation
+     * holding the tree marks the parent (migration 0020), which must not
+     * wait for one that holds the parent and waits for the tree */
+    int placing = !w->old || !same_group(&p, &was) || (p.position && p.position != was.position);
+    if (s == DUBAN_OK && placing)
+        s = lock_plan_tree(c, conn, p.plan);
     if (s == DUBAN_OK)
         s = check_parent(c, conn, w, &p);
     if (s == DUBAN_OK)
@@ -280,9 +286,6 @@ static duban_status check_and_place(struct call *c, PGconn *conn, struct write *
         s = check_ids_exist(c, conn, "unit_ids", "unit", json_object_get(w->doc, "unit_ids"));
     if (s == DUBAN_OK && w->old && !c->errors)
         s = check_subtree_depth(c, conn, w);
-    int placing = !w->old || !same_group(&p, &was) || (p.position && p.position != was.position);
-    if (s == DUBAN_OK && placing)
-        s = lock_plan_tree(c, conn, p.plan);
     if (s == DUBAN_OK)
         s = choose_position(c, conn, w, &p, w->old ? &was : NULL);
     if (s == DUBAN_OK && (s = call_errors_status(c, DUBAN_INVALID)) == DUBAN_OK) {

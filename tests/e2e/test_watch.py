@@ -158,6 +158,21 @@ class Watch(Api, ServerTest):
                       "ALTER TABLE task ENABLE TRIGGER render; COMMIT" % late["id"])
         self.assertEqual(self.task(mid)["rollup"]["warning"], "red")
 
+    def test_a_rollup_comes_with_the_first_child_and_goes_with_the_last(self):
+        first = self.new_task(self.plan, title="一、" + tag())
+        second = self.new_task(self.plan, title="二、" + tag())
+        self.assertNotIn("rollup", self.task(first))
+        child = self.new_task(self.plan, first, units=[self.lead], due_on=day(-1))
+        self.assertEqual(self.task(first)["rollup"], {"tasks": 1, "done": 0, "progress": 0, "warning": "red"})
+        # moved under the second: the first has nothing left to roll up
+        self.changed("PATCH", f"{TASKS}/{child['id']}", {"parent_id": second["id"]})
+        self.assertNotIn("rollup", self.task(first))
+        self.assertEqual(self.task(second)["rollup"]["tasks"], 1)
+        listed = self.listing(TASKS, {"plan_id": self.plan["id"], "parent_id": "null"})["items"]
+        self.assertEqual([("rollup" in t) for t in listed if t["id"] in (first["id"], second["id"])], [False, True])
+        self.assertEqual(self.request("DELETE", f"{TASKS}/{child['id']}").status, 204)
+        self.assertNotIn("rollup", self.task(second))
+
     def test_lists_filter_by_colours_and_fields_reach_the_new_members(self):
         red = self.watched(due_on=day(-5))
         blue = self.watched(due_on=day(5), status="in_progress")
