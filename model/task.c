@@ -41,7 +41,8 @@ static const char *const READ_ONLY[] = {COMMON_READ_ONLY, "path", "progress", "w
 
 /* The members of the representation, as fields= knows them (model/
  * members.c reads the names from this json_build_object; it is never
- * run). task_doc and task_today (migration 0008) write the document. */
+ * run). task_doc (migration 0008) and task_render (0021) write the
+ * document. */
 #define TASK_SHAPE                                                                                             \
     "json_build_object('id', 0, 'plan_id', 0, 'parent_id', 0, 'level', 0, 'outline', 0, 'position', 0, "     \
     "'path', 0, 'title', 0, 'body', 0, 'status', 0, 'due_on', 0, 'due_text', 0, 'recurrence', 0, "            \
@@ -53,9 +54,9 @@ static const char *const READ_ONLY[] = {COMMON_READ_ONLY, "path", "progress", "w
     "'role', 0, 'acknowledged_at', 0), " COMMON_JSON ")"
 
 /* The representation as text from the row: its doc, with what depends on
- * today spliced in ("warning" : null can only be that member: within a
- * JSON string every quote is escaped). */
-#define TASK_READY "replace(r.doc, '\"warning\" : null', (SELECT m FROM task_today(r) m))"
+ * today as of today and a rollup when it has children (task_ready, 0021). */
+#define TASK_READY                                                                                             \
+    "(SELECT d FROM task_ready(r.id, r.plan_id, r.today_on, r.today_plan, r.has_children, r.doc) d)"
 
 /* Where a task sits: the fields of the document or row that decide it. */
 struct place {

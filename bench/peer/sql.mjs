@@ -25,7 +25,7 @@ const TASK_JOINS = `
 
 // What depends on today (the colour, its reasons, the expected progress, the
 // next report due, a parent's rollup) comes from duban's SQL function
-// task_today, spliced where "warning" : null stands, as duban does.
+// task_today, spliced where "warning" : null stands, as duban's render does.
 const TASK_JSON = `replace(json_build_object(
   'id', t.id, 'plan_id', t.plan_id, 'parent_id', t.parent_id, 'level', t.level, 'outline', t.outline,
   'position', t.position, 'path', array_to_string(t.path, '.'), 'title', t.title, 'body', t.body,

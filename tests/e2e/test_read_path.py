@@ -1,7 +1,9 @@
 """The task read path: each task's representation is kept ready at write
-time (task.doc) and a read only splices in today's warning. What is kept
-must equal what the tables say after any mix of writes, renames show at
-once, and lists page by count-free preference and by keyset cursor."""
+time (task.doc), with what it shows today, and a read sends it as kept
+while it is of today. What is kept must equal what the tables say after
+any mix of writes, a row kept on an earlier day is read with today's
+members, renames show at once, and lists page by count-free preference
+and by keyset cursor."""
 
 import base64
 import json
@@ -13,9 +15,18 @@ from harness import SOURCE_DIR, ServerTest, main
 TASKS = f"{API}/tasks"
 
 # The representation computed now from the tables (migration 0008's
-# task_doc): a kept doc that differs from it missed a write that changed
-# what it shows.
-COMPUTED = "task_doc(r)"
+# task_doc, with today's members from task_members): a kept doc that
+# differs from it missed a write that changed what it shows.
+COMPUTED = ("replace(task_doc(r), '\"warning\" : null', (SELECT m.members FROM plan p, "
+            "task_members(r, p, current_date) m WHERE p.id = r.plan_id))")
+
+# What a row kept on an earlier day could show: members other than today's
+# (the refresher renders such rows again; until then a read must not send
+# them). Written with the triggers off, as if rendered the day before.
+BLANK = '"warning" : "none", "warning_reasons" : [], "expected_progress" : null, "next_report_due" : null'
+KEPT_THE_DAY_BEFORE = ("BEGIN; SET LOCAL session_replication_role = replica; "
+                       f"UPDATE task SET doc = replace(doc, today, '{BLANK}'), today = '{BLANK}', "
+                       "today_on = today_on - 1 WHERE id IN ({ids}); COMMIT")
 
 
 class ReadPath(Api, ServerTest):
@@ -39,7 +50,7 @@ class ReadPath(Api, ServerTest):
         self.changed("PATCH", f"{API}/leaders/{leaders[1]['id']}", {"name": "改名 " + tag()})
         self.new_log(a, units[1], percent=40, status="in_progress")
         self.request("DELETE", f"{TASKS}/{top['id']}?cascade=true")
-        rows = self.db.query(f"SELECT r.id, r.doc = {COMPUTED} FROM task r ORDER BY r.id")
+        rows = self.db.query(f"SELECT r.id, r.doc = {COMPUTED} FROM task r WHERE r.plan_id = {plan['id']} ORDER BY r.id")
         self.assertTrue(rows)
         self.assertEqual([r for r in rows if r[1] != "t"], [], "tasks whose kept doc differs from the tables")
         # and what a GET answers is that doc with today's warning
@@ -47,6 +58,22 @@ class ReadPath(Api, ServerTest):
         self.assertEqual(got["warning"], "blue")
         self.assertEqual([u["id"] for u in got["units"]], [units[1]["id"], units[0]["id"]])
         self.assertEqual(got["progress"], 40)
+
+    def test_a_row_kept_on_an_earlier_day_is_read_with_todays_members(self):
+        plan, top, mid, leaf = self.new_tree()
+        unit = self.new_unit()
+        late = self.new_task(plan, mid, units=[unit], due_on=day(-3))
+        before = {t["id"]: self.task(t) for t in (late, mid)}
+        self.assertEqual(before[late["id"]]["warning"], "red")
+        self.assertEqual(before[mid["id"]]["rollup"]["warning"], "red")
+        self.db.query(KEPT_THE_DAY_BEFORE.format(ids=f"{late['id']}, {mid['id']}"))
+        stale = self.db.query(f"SELECT count(*) FROM task WHERE id IN ({late['id']}, {mid['id']}) "
+                              f"AND strpos(doc, '{BLANK}') > 0")
+        self.assertEqual(stale, [["2"]])
+        for t in (late, mid):
+            self.assertEqual(self.task(t), before[t["id"]])
+        listed = self.listing(TASKS, {"plan_id": plan["id"], "parent_id": mid["id"]})["items"]
+        self.assertEqual([t for t in listed if t["id"] == late["id"]], [before[late["id"]]])
 
     def test_an_import_renders_each_task_once_and_completely(self):
         """An import defers rendering to its end (duban.render_later): every
