@@ -134,7 +134,36 @@ static int add_condition(struct call *c, struct list_query *qr, const struct fil
     }
     size_t used = strlen(qr->where);
     snprintf(qr->where + used, sizeof qr->where - used, " AND (%s)", cond);
+    if (qr->napplied < LIST_MAX_PARAMS)
+        qr->applied[qr->napplied++] = tmpl == f->sql ? f : NULL;
     return 1;
+}
+
+/* Whether the names list exactly the filters applied, each positive. */
+static int same_filters(const struct list_query *qr, const char *const *names)
+{
+    int n = 0;
+    while (names[n])
+        n++;
+    if (n != qr->napplied)
+        return 0;
+    for (int i = 0; i < qr->napplied; i++) {
+        int found = 0;
+        for (int j = 0; qr->applied[i] && j < n && !found; j++)
+            found = strcmp(qr->applied[i]->name, names[j]) == 0;
+        if (!found)
+            return 0;
+    }
+    return 1;
+}
+
+/* The total the spec keeps for exactly the filters applied, or NULL. */
+static const char *kept_total(const struct list_query *qr)
+{
+    for (const struct kept_count *k = qr->spec->kept; k && k->sql; k++)
+        if (same_filters(qr, k->filters))
+            return k->sql;
+    return NULL;
 }
 
 /* Turns "field,-field" into an ORDER BY over the allow-list. */
@@ -415,6 +444,7 @@ static duban_status read_query(struct call *c, struct list_query *qr)
     if (qr->after && params_get(qr->q, "offset"))
         call_field_error(c, "offset", "cannot be given with after: a cursor replaces the offset");
     qr->nfilter = qr->nvalues;
+    qr->count_sql = kept_total(qr);
     if (!c->errors)
         read_cursor(c, qr);
     if (c->errors)
@@ -534,7 +564,8 @@ void list_query_clear(struct list_query *qr)
     qr->cursor = NULL;
 }
 
-/* Counts the filtered rows (when counting) and reads the page, in one
+/* Counts the filtered rows, or reads the total the spec keeps for them
+ * (when counting), and reads the page, in one
  * round trip and in that order, so that the page is never older than the
  * tag it is sent with. A cursor whose values the database cannot read as
  * the keys' types is the client's: a bad `after`. */
@@ -543,7 +574,8 @@ static duban_status count_and_fetch(struct call *c, PGconn *conn, const struct l
 {
     char count_sql[6144];
     snprintf(count_sql, sizeof count_sql, "SELECT " TAG_AGGREGATE " FROM %s r WHERE %s", qr->spec->table, qr->where);
-    const struct db_statement st[] = {{count_sql, qr->nfilter, (const char *const *)qr->values},
+    const struct db_statement st[] = {{qr->count_sql ? qr->count_sql : count_sql, qr->nfilter,
+                                       (const char *const *)qr->values},
                                       {qr->sql, qr->nvalues, (const char *const *)qr->values}};
     int counting = !(qr->flags & LIST_NO_TOTAL);
     PGresult *res[2] = {NULL, NULL};

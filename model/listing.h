@@ -38,12 +38,22 @@ struct sort_key {
     const char *sql;          /* an expression on row r */
 };
 
+/* A total the database keeps for one set of filters, each given in its
+ * positive sense (overdue=true, not false), in any order: the list reads
+ * it instead of counting its rows. At most one of the filters has a value,
+ * which is then $1. */
+struct kept_count {
+    const char *filters[4];   /* their names, NULL-terminated */
+    const char *sql;          /* one row, one column: the total */
+};
+
 struct list_spec {
     const char *table;              /* aliased r */
     const char *json;               /* the representation of row r */
     const struct filter *filters;   /* terminated by a NULL name */
     const struct sort_key *sorts;   /* terminated by a NULL name */
     const char *default_order;      /* SQL over columns never NULL, ending in a unique key */
+    const struct kept_count *kept;  /* terminated by a NULL sql; NULL: every total is counted */
 };
 
 /* A list within a parent: the parent must exist, and `param` is fixed. */
@@ -70,6 +80,9 @@ struct list_query {
     long limit, offset;
     char limit_text[24], offset_text[24];
     char where[4096];
+    const struct filter *applied[LIST_MAX_PARAMS];   /* each condition's filter, NULL when negated */
+    int napplied;
+    const char *count_sql;                 /* the spec's kept total for these filters, or NULL: count */
     char order[1024];
     int nkeys;                             /* the sort keys: order split at its top-level commas */
     char keys[LIST_MAX_KEYS][256];

@@ -399,4 +399,14 @@ static const struct sort_key SORTS[] = {
     {NULL, NULL},
 };
 
-const struct list_spec task_list = {"task", TASK_READY, FILTERS, SORTS, "r.plan_id, r.path, r.id"};
+/* The overdue lists' totals: open tasks counted per plan and due date at
+ * write time (migration 0022), summed over the dates before today. */
+#define OVERDUE_TOTAL "SELECT coalesce(sum(c.n), 0) AS n FROM task_open_due_count c WHERE c.due_on < current_date"
+
+static const struct kept_count KEPT[] = {
+    {{"overdue", NULL}, OVERDUE_TOTAL},
+    {{"overdue", "plan_id", NULL}, OVERDUE_TOTAL " AND c.plan_id = $1"},
+    {{NULL}, NULL},
+};
+
+const struct list_spec task_list = {"task", TASK_READY, FILTERS, SORTS, "r.plan_id, r.path, r.id", KEPT};

@@ -75,6 +75,41 @@ class ReadPath(Api, ServerTest):
         listed = self.listing(TASKS, {"plan_id": plan["id"], "parent_id": mid["id"]})["items"]
         self.assertEqual([t for t in listed if t["id"] == late["id"]], [before[late["id"]]])
 
+    def test_the_overdue_total_is_kept_equal_to_the_tasks_it_counts(self):
+        """The overdue lists read their totals from counts kept at write
+        time (migration 0022): after creates, closes, a reopening, due
+        dates moved, deletes and a plan deleted with its tasks, the totals
+        for all plans and for one plan are the tasks counted, and the kept
+        rows are the tasks grouped."""
+        plan, top, mid, leaf = self.new_tree()
+        unit = self.new_unit()
+        late = [self.new_task(plan, mid, units=[unit], due_on=day(-d)) for d in (1, 2, 2, 5, 9)]
+        soon = self.new_task(plan, mid, units=[unit], due_on=day(3))
+        self.new_task(plan, mid, units=[unit])                                    # no due date
+        self.changed("PATCH", f"{TASKS}/{late[0]['id']}", {"status": "done"})
+        self.changed("PATCH", f"{TASKS}/{late[1]['id']}", {"due_on": day(4)})     # no longer late
+        self.changed("PATCH", f"{TASKS}/{soon['id']}", {"due_on": day(-1)})       # late now
+        self.changed("PATCH", f"{TASKS}/{late[2]['id']}", {"status": "cancelled"})
+        self.changed("PATCH", f"{TASKS}/{late[2]['id']}", {"status": "in_progress"})
+        self.assertEqual(self.request("DELETE", f"{TASKS}/{late[3]['id']}").status, 204)
+        gone, *_ = self.new_tree()
+        for d in (1, 1, 3):
+            self.new_task(gone, units=[unit], due_on=day(-d))
+        before = self.total(TASKS, {"overdue": "true"})
+        self.assertEqual(self.request("DELETE", f"{API}/plans/{gone['id']}?cascade=true").status, 204)
+        # late[2] (reopened), late[4] and soon are late: three
+        self.assertEqual(self.total(TASKS, {"overdue": "true", "plan_id": plan["id"]}), 3)
+        self.assertEqual(self.total(TASKS, {"plan_id": plan["id"], "overdue": "true"}), 3)
+        self.assertEqual(self.total(TASKS, {"overdue": "true"}), before - 3)
+        open_tasks = "FROM task WHERE status IN ('not_started', 'in_progress') AND due_on IS NOT NULL"
+        counted = self.db.query(f"SELECT count(*) {open_tasks} AND due_on < '{day(0)}'")
+        self.assertEqual(self.total(TASKS, {"overdue": "true"}), int(counted[0][0]))
+        grouped = self.db.query(f"SELECT plan_id, due_on, count(*) {open_tasks} GROUP BY 1, 2 ORDER BY 1, 2")
+        kept = self.db.query("SELECT plan_id, due_on, n FROM task_open_due_count WHERE n <> 0 ORDER BY 1, 2")
+        self.assertEqual(kept, grouped)
+        self.assertEqual(self.db.query(f"SELECT count(*) FROM task_open_due_count WHERE plan_id = {gone['id']}"),
+                         [["0"]])
+
     def test_an_import_renders_each_task_once_and_completely(self):
         """An import defers rendering to its end (duban.render_later): every
         task it made has its doc, equal to the tables, and none is pending."""

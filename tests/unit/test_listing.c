@@ -10,8 +10,8 @@
 #include "model/text.h"
 
 /* Prepares spec's list for the query given as name, value pairs. */
-static duban_status prepare(struct call *c, const struct list_spec *spec, struct list_query *lq,
-                            const char *const *pairs)
+static duban_status prepare_in(struct call *c, const struct list_spec *spec, const struct list_scope *scope,
+                               struct list_query *lq, const char *const *pairs)
 {
     static struct param_list q;
     memset(&q, 0, sizeof q);
@@ -20,7 +20,13 @@ static duban_status prepare(struct call *c, const struct list_spec *spec, struct
         q.items[q.count].value = pairs[1];
     }
     call_init(c, NULL);
-    return list_prepare(c, spec, &q, NULL, lq);
+    return list_prepare(c, spec, &q, scope, lq);
+}
+
+static duban_status prepare(struct call *c, const struct list_spec *spec, struct list_query *lq,
+                            const char *const *pairs)
+{
+    return prepare_in(c, spec, NULL, lq, pairs);
 }
 
 START_TEST(good_filters_become_parameters)
@@ -101,6 +107,41 @@ START_TEST(a_long_bad_value_is_quoted_whole_characters)
 }
 END_TEST
 
+/* The count statement the list runs: the spec's kept total, or NULL
+ * (its rows are counted). */
+static const char *total_read(const struct list_scope *scope, const char *const *pairs)
+{
+    struct call c;
+    struct list_query lq;
+    ck_assert_int_eq(prepare_in(&c, &task_list, scope, &lq, pairs), DUBAN_OK);
+    const char *sql = lq.count_sql;
+    list_query_clear(&lq);
+    call_clear(&c);
+    return sql;
+}
+
+START_TEST(the_overdue_total_is_read_from_the_kept_counts)
+{
+    const char *all = total_read(NULL, (const char *const[]){"overdue", "true", NULL});
+    ck_assert_ptr_nonnull(all);
+    ck_assert_ptr_nonnull(strstr(all, "task_open_due_count"));
+    ck_assert_ptr_null(strstr(all, "$1"));
+    /* with a plan, given in either order: $1 is the plan */
+    const char *planned = total_read(NULL, (const char *const[]){"plan_id", "3", "overdue", "true", NULL});
+    ck_assert_ptr_nonnull(planned);
+    ck_assert_ptr_nonnull(strstr(planned, "c.plan_id = $1"));
+    ck_assert_ptr_eq(total_read(NULL, (const char *const[]){"overdue", "true", "plan_id", "3", NULL}), planned);
+    /* anything else is counted, a unit's tasks too */
+    struct list_scope of_unit = {"unit_id", "unit", "unit", 4};
+    ck_assert_ptr_null(total_read(&of_unit, (const char *const[]){"overdue", "true", NULL}));
+    ck_assert_ptr_null(total_read(NULL, (const char *const[]){"overdue", "false", NULL}));
+    ck_assert_ptr_null(total_read(NULL, (const char *const[]){NULL}));
+    ck_assert_ptr_null(total_read(NULL, (const char *const[]){"plan_id", "3", NULL}));
+    ck_assert_ptr_null(total_read(NULL, (const char *const[]){"overdue", "true", "status", "in_progress", NULL}));
+    ck_assert_ptr_null(total_read(NULL, (const char *const[]){"overdue", "true", "unit_id", "4", NULL}));
+}
+END_TEST
+
 static Suite *listing_suite(void)
 {
     Suite *s = suite_create("listing");
@@ -109,6 +150,7 @@ static Suite *listing_suite(void)
     tcase_add_test(t, malformed_dates_are_named);
     tcase_add_test(t, unknown_and_bad_parameters_are_all_named);
     tcase_add_test(t, a_long_bad_value_is_quoted_whole_characters);
+    tcase_add_test(t, the_overdue_total_is_read_from_the_kept_counts);
     suite_add_tcase(s, t);
     return s;
 }
