@@ -139,7 +139,14 @@ static int add_condition(struct call *c, struct list_query *qr, const struct fil
     return 1;
 }
 
-/* Whether the names list exactly the filters applied, each positive. */
+/* Whether the filter applied at i is positive and named `name`. */
+static int applied_as(const struct list_query *qr, int i, const char *name)
+{
+    return qr->applied[i] && strcmp(qr->applied[i]->name, name) == 0;
+}
+
+/* Whether the names list exactly the filters applied, each once and
+ * positive. */
 static int same_filters(const struct list_query *qr, const char *const *names)
 {
     int n = 0;
@@ -147,11 +154,11 @@ static int same_filters(const struct list_query *qr, const char *const *names)
         n++;
     if (n != qr->napplied)
         return 0;
-    for (int i = 0; i < qr->napplied; i++) {
-        int found = 0;
-        for (int j = 0; qr->applied[i] && j < n && !found; j++)
-            found = strcmp(qr->applied[i]->name, names[j]) == 0;
-        if (!found)
+    for (int i = 0; i < n; i++) {
+        int matches = 0;
+        for (int j = 0; j < n; j++)
+            matches += applied_as(qr, j, names[i]);
+        if (matches != 1)
             return 0;
     }
     return 1;

@@ -139,6 +139,7 @@ START_TEST(the_overdue_total_is_read_from_the_kept_counts)
     ck_assert_ptr_null(total_read(NULL, (const char *const[]){"plan_id", "3", NULL}));
     ck_assert_ptr_null(total_read(NULL, (const char *const[]){"overdue", "true", "status", "in_progress", NULL}));
     ck_assert_ptr_null(total_read(NULL, (const char *const[]){"overdue", "true", "unit_id", "4", NULL}));
+    ck_assert_ptr_null(total_read(NULL, (const char *const[]){"overdue", "true", "overdue", "true", NULL}));
 }
 END_TEST
 
