@@ -414,9 +414,13 @@ class Cluster(unittest.TestCase):
 
     def test_8_an_instance_killed_under_load_loses_no_retryable_request(self):
         pid = int(self.status["pid"][0])
-        answers = []
+        answers, unanswered, answered_keys = [], [], set()
 
         def answered(client, key, r):   # each POST once, then a GET
+            if r.status == 0:   # no answer at all, even on a new connection: the key goes again
+                unanswered.append(key)
+                return False
+            answered_keys.add(key)
             got = client.request("GET", f"{API}/units?limit=1")
             answers.append(("POST", r.status, r.json()["id"] if r.status == 201 else r.body[:200]))
             answers.append(("GET", got.status, got.body[:200] if got.status != 200 else None))
@@ -431,6 +435,7 @@ class Cluster(unittest.TestCase):
         finally:
             writers.join()
         self.assertEqual([a for a in answers if a[1] not in (200, 201)], [])
+        self.assertEqual(set(unanswered) - answered_keys, set(), "keys never answered")
         ids = [a[2] for a in answers if a[0] == "POST"]
         stored = psql(self.primary, f"SELECT count(*) FROM unit WHERE id IN ({','.join(map(str, ids))})")
         self.assertEqual(stored, [[str(len(set(ids)))]])
