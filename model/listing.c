@@ -579,10 +579,13 @@ void list_query_clear(struct list_query *qr)
 static duban_status count_and_fetch(struct call *c, PGconn *conn, const struct list_query *qr, PGresult **count,
                                     PGresult **page)
 {
-    char count_sql[6144];
-    snprintf(count_sql, sizeof count_sql, "SELECT " TAG_AGGREGATE " FROM %s r WHERE %s", qr->spec->table, qr->where);
-    const struct db_statement st[] = {{qr->count_sql ? qr->count_sql : count_sql, qr->nfilter,
-                                       (const char *const *)qr->values},
+    char counted[6144];
+    const char *count_sql = qr->count_sql;
+    if (!count_sql) {
+        snprintf(counted, sizeof counted, "SELECT " TAG_AGGREGATE " FROM %s r WHERE %s", qr->spec->table, qr->where);
+        count_sql = counted;
+    }
+    const struct db_statement st[] = {{count_sql, qr->nfilter, (const char *const *)qr->values},
                                       {qr->sql, qr->nvalues, (const char *const *)qr->values}};
     int counting = !(qr->flags & LIST_NO_TOTAL);
     PGresult *res[2] = {NULL, NULL};
