@@ -297,7 +297,9 @@ static duban_status change_work(struct call *c, PGconn *conn, void *arg)
     json_decref(*a->out);
     *a->out = NULL;
     struct write w = {.id = a->id};
-    duban_status s = resource_fetch(c, conn, a->r, a->id, 1, &w.old);
+    duban_status s = a->r->before_fetch ? a->r->before_fetch(c, conn, a->id, a->patch ? a->body : NULL) : DUBAN_OK;
+    if (s == DUBAN_OK)
+        s = resource_fetch(c, conn, a->r, a->id, 1, &w.old);
     if (s == DUBAN_OK)
         s = check_version(c, a->r, w.old, a->if_version);
     if (s == DUBAN_OK) {
@@ -349,7 +351,9 @@ static duban_status delete_work(struct call *c, PGconn *conn, void *arg)
 {
     struct delete_args *a = arg;
     struct write w = {.id = a->id, .cascade = a->cascade};
-    duban_status s = resource_fetch(c, conn, a->r, a->id, 1, &w.old);
+    duban_status s = a->r->before_fetch ? a->r->before_fetch(c, conn, a->id, NULL) : DUBAN_OK;
+    if (s == DUBAN_OK)
+        s = resource_fetch(c, conn, a->r, a->id, 1, &w.old);
     if (s == DUBAN_OK)
         s = check_version(c, a->r, w.old, a->if_version);
     if (s == DUBAN_OK && a->r->before_delete)

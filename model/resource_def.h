@@ -23,6 +23,11 @@ struct write {
 
 typedef duban_status (*write_hook)(struct call *c, PGconn *conn, struct write *w);
 
+/* Locks what a change or delete of row id must hold before the row itself,
+ * so that writers take their locks in one order; patch is the merge patch
+ * of a PATCH, NULL for a replace or a delete. */
+typedef duban_status (*lock_hook)(struct call *c, PGconn *conn, int64_t id, const json_t *patch);
+
 struct resource {
     const char *name;       /* singular, for messages: "unit" */
     const char *table;      /* the table, aliased r in `json` */
@@ -31,6 +36,7 @@ struct resource {
                                text from what writes keep ready (a task's doc): what reads use */
     struct fieldset fields;
     /* Each hook may be NULL; they run inside the write's transaction. */
+    lock_hook before_fetch;    /* before the row of a change or delete is read and locked */
     write_hook before_write;   /* checks needing the database; may complete w->doc, a copy made
                                   for this attempt (a retried transaction starts afresh) */
     write_hook after_write;    /* rows that follow the written one: assignments, aliases, paths */

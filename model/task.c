@@ -218,6 +218,23 @@ static duban_status lock_plan_tree(struct call *c, PGconn *conn, const char *pla
     return db_run(c, conn, "SELECT 1 FROM plan WHERE id = $1 FOR NO KEY UPDATE", 1, params);
 }
 
+/* Before a task's row is locked for a delete, a replace or a patch that
+ * may move it: its plan's tree, which creations and moves take before any
+ * row (check_and_place), so that a writer holding a row never waits for
+ * the tree while the tree's holder waits for that row (closing or opening
+ * a gap among siblings, or clearing the parent's has_children, 0024). */
+static duban_status lock_tree_first(struct call *c, PGconn *conn, int64_t id, const json_t *patch)
+{
+    if (patch && !json_object_get(patch, "parent_id") && !json_object_get(patch, "position") &&
+        !json_object_get(patch, "level"))
+        return DUBAN_OK;
+    char idbuf[24];
+    id_text(id, idbuf);
+    const char *params[] = {idbuf};
+    return db_run(c, conn, "SELECT 1 FROM plan WHERE id = (SELECT plan_id FROM task WHERE id = $1) FOR NO KEY UPDATE",
+                  1, params);
+}
+
 /* A task whose level grows takes its subtree down with it: refused when
  * that would go below level 4. */
 static duban_status check_subtree_depth(struct call *c, PGconn *conn, struct write *w)
@@ -358,6 +375,7 @@ const struct resource task_resource = {
     .json = TASK_SHAPE,
     .ready = TASK_READY,
     .fields = {FIELDS, sizeof FIELDS / sizeof *FIELDS, READ_ONLY},
+    .before_fetch = lock_tree_first,
     .before_write = check_and_place,
     .after_write = store_leaders_and_units,
     .before_delete = refuse_orphans,

@@ -23,7 +23,9 @@ struct today_refresher {
 /* Renders again up to BATCH tasks whose today is stale (another day, or
  * older plan settings), skipping rows other transactions hold; *count is
  * how many. Versions stay: nothing a client wrote has changed, so the
- * journal and the change feed record nothing. */
+ * journal and the change feed record nothing. The last batch of a pass
+ * also removes the rollups' sums of past renders that count no task any
+ * more (migration 0024). */
 static duban_status refresh_batch(struct call *c, PGconn *conn, void *arg)
 {
     static const char sql[] =
@@ -37,6 +39,8 @@ static duban_status refresh_batch(struct call *c, PGconn *conn, void *arg)
         *(int *)arg = atoi(PQcmdTuples(res));
         PQclear(res);
     }
+    if (s == DUBAN_OK && *(int *)arg < BATCH)
+        s = db_run(c, conn, "SELECT task_sums_fold()", 0, NULL);
     return s;
 }
 

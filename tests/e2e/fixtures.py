@@ -21,6 +21,22 @@ RFC3339_UTC = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$"
 NO_SUCH_ID = 9000000000000000000
 
 
+# The tasks of plan {plan} whose rollup kept at write time (migration
+# 0024's task_sums) does not count every descendant under today's render,
+# or differs from the rollup counted from the subtree; and the tasks whose
+# has_children mark is not whether they have a child.
+ROLLUPS_NOT_KEPT = (
+    "SELECT r.id, k.tasks, k.fresh, task_rollup(r, p, current_date)::text, c::text "
+    "FROM task r JOIN plan p ON p.id = r.plan_id "
+    "CROSS JOIN LATERAL (SELECT sum(s.tasks) AS tasks, sum(s.tasks) FILTER (WHERE s.rendered_on = current_date "
+    "AND s.rendered_plan = p.version) AS fresh FROM task_sums s WHERE s.task_id = r.id) k "
+    "CROSS JOIN LATERAL task_rollup_counted(r, p, current_date) c "
+    "WHERE r.plan_id = {plan} AND (k.fresh IS DISTINCT FROM k.tasks "
+    "OR task_rollup(r, p, current_date)::text IS DISTINCT FROM c::text) ORDER BY r.id")
+MARKS_WRONG = ("SELECT t.id FROM task t WHERE t.plan_id = {plan} "
+               "AND t.has_children <> EXISTS (SELECT 1 FROM task c WHERE c.parent_id = t.id)")
+
+
 def tag(prefix="t"):
     """A unique ASCII suffix for names that must not collide."""
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
@@ -148,6 +164,12 @@ class Api:
     def new_log(self, task, unit, **fields):
         body = {"unit_id": ref(unit), "percent": 10, "summary": "工作进展 " + tag(), **fields}
         return self.created(f"{API}/tasks/{ref(task)}/progress-logs", body)
+
+    def assertRollupsKept(self, plan):
+        """Every rollup of the plan is read from its kept sums and equals the
+        one counted from its subtree, and every has_children mark is true."""
+        self.assertEqual(self.db.query(ROLLUPS_NOT_KEPT.format(plan=ref(plan))), [])
+        self.assertEqual(self.db.query(MARKS_WRONG.format(plan=ref(plan))), [])
 
     def new_tree(self, plan=None):
         """A plan with a three-level branch: 一 (path 1) > （一） (1.1) > 1. (1.1.1)."""

@@ -1,10 +1,11 @@
 """Concurrent clients: optimistic concurrency with If-Match loses no update,
-an Idempotency-Key creates one row however many retries race, and tasks
-created side by side in one sibling group all find a place."""
+an Idempotency-Key creates one row however many retries race, tasks
+created side by side in one sibling group all find a place, and rollups
+kept by writers at once equal the ones counted."""
 
 import threading
 
-from fixtures import API, Api, encode, tag
+from fixtures import API, Api, day, encode, tag
 from harness import ServerTest, main
 
 TASKS = f"{API}/tasks"
@@ -174,6 +175,34 @@ class SiblingRace(Api, ServerTest):
             self.assertEqual([a.status for a in answers], [201] * count, answers)
             self.assertDense(plan, parent)
             self.assertEqual(len(self.children(plan, parent)), count)
+
+
+class RollupRace(Api, ServerTest):
+    def test_rollups_kept_by_writers_at_once_equal_the_counted_ones(self):
+        """Each writer adds to its own shard of its ancestors' sums
+        (migration 0024): eight clients creating, reporting, moving, closing
+        and deleting in one plan at once leave every rollup equal to the one
+        counted from its subtree."""
+        plan = self.new_plan()
+        unit = self.new_unit()
+        sections = [self.new_task(plan, units=[unit]) for _ in range(2)]
+        groups = [self.new_task(plan, s, units=[unit]) for s in sections for _ in range(2)]
+
+        def work(i):
+            mine = [self.new_task(plan, groups[(i + k) % len(groups)], units=[unit], due_on=day(k - 2))
+                    for k in range(5)]
+            for k, t in enumerate(mine):
+                self.new_log(t, unit, percent=10 * k + i, status="in_progress")
+            self.changed("PATCH", f"{TASKS}/{mine[0]['id']}", {"parent_id": groups[(i + 1) % len(groups)]["id"]})
+            child = self.new_task(plan, mine[1], units=[unit])    # a leaf becomes a parent, then a leaf again
+            self.assertEqual(self.request("DELETE", f"{TASKS}/{child['id']}").status, 204)
+            self.changed("PATCH", f"{TASKS}/{mine[2]['id']}", {"status": "done"})
+            self.assertEqual(self.request("DELETE", f"{TASKS}/{mine[3]['id']}").status, 204)
+
+        self.assertEqual(run_threads(8, work), [None] * 8)
+        self.assertRollupsKept(plan)
+        self.assertEqual(self.task(sections[0])["rollup"]["tasks"] + self.task(sections[1])["rollup"]["tasks"],
+                         len(groups) + 8 * 4)
 
 
 if __name__ == "__main__":

@@ -59,6 +59,38 @@ class ReadPath(Api, ServerTest):
         self.assertEqual([u["id"] for u in got["units"]], [units[1]["id"], units[0]["id"]])
         self.assertEqual(got["progress"], 40)
 
+    def test_rollups_kept_at_write_time_equal_the_counted_ones_after_a_mix_of_writes(self):
+        """Each write adds what it changed to its ancestors' sums (migration
+        0024): creates, reports, a task done, a lead unit dropped, moves of a
+        leaf and of a subtree, a leaf that becomes a parent and a leaf again,
+        deletes alone and in cascade."""
+        plan, top, mid, leaf = self.new_tree()
+        units = [self.new_unit() for _ in range(2)]
+        other = self.new_task(plan, units=[units[1]], due_on=day(10))
+        a = self.new_task(plan, mid, units=units, due_on=day(-2))
+        b = self.new_task(plan, mid, units=[units[1]], due_on=day(30))
+        c = self.new_task(plan, other, units=[units[0]])
+        self.new_log(a, units[0], percent=60, status="in_progress")
+        self.new_log(b, units[1], percent=20, status="in_progress")
+        self.changed("PATCH", f"{TASKS}/{b['id']}", {"status": "done"})
+        self.assertRollupsKept(plan)
+        self.assertEqual({k: v for k, v in self.task(mid)["rollup"].items() if k != "warning"},
+                         {"tasks": 3, "done": 1, "progress": 40})
+        self.changed("PATCH", f"{TASKS}/{a['id']}", {"unit_ids": []})
+        self.changed("PATCH", f"{TASKS}/{c['id']}", {"parent_id": mid["id"], "level": 3})
+        self.changed("PATCH", f"{TASKS}/{mid['id']}", {"parent_id": other["id"]})
+        self.assertRollupsKept(plan)
+        grandchild = self.new_task(plan, leaf, units=[units[0]], due_on=day(1))
+        self.assertRollupsKept(plan)
+        self.assertEqual(self.request("DELETE", f"{TASKS}/{grandchild['id']}").status, 204)
+        self.assertRollupsKept(plan)
+        self.assertNotIn("rollup", self.task(leaf))
+        self.assertEqual(self.request("DELETE", f"{TASKS}/{mid['id']}?cascade=true").status, 204)
+        self.assertRollupsKept(plan)
+        self.assertNotIn("rollup", self.task(other))
+        self.assertEqual(self.db.query("SELECT count(*) FROM task_sums s "
+                                       "WHERE NOT EXISTS (SELECT 1 FROM task t WHERE t.id = s.task_id)"), [["0"]])
+
     def test_a_row_kept_on_an_earlier_day_is_read_with_todays_members(self):
         plan, top, mid, leaf = self.new_tree()
         unit = self.new_unit()
