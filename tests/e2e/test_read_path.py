@@ -91,6 +91,23 @@ class ReadPath(Api, ServerTest):
         self.assertEqual(self.db.query("SELECT count(*) FROM task_sums s "
                                        "WHERE NOT EXISTS (SELECT 1 FROM task t WHERE t.id = s.task_id)"), [["0"]])
 
+    def test_the_refresher_folds_the_sums_of_past_renders_that_count_nothing(self):
+        """A render moves a task's part to the rows of today's render, so
+        the rows of earlier renders empty out over the shards; the refresher
+        removes those before yesterday whose sums are zero, and no other."""
+        plan, top, mid, leaf = self.new_tree()
+        rows = "task_id, rendered_on, rendered_plan, shard, tasks, done, progress_sum, progress_n, blue, yellow, red"
+        self.db.query(f"INSERT INTO task_sums ({rows}) VALUES "
+                      f"({top['id']}, current_date - 5, 1, 61, 2, 1, 80, 2, 0, 1, 0), "
+                      f"({top['id']}, current_date - 5, 1, 62, -2, -1, -80, -2, 0, -1, 0), "
+                      f"({top['id']}, current_date - 4, 1, 61, 1, 0, 0, 0, 1, 0, 0), "
+                      f"({top['id']}, current_date - 1, 1, 61, 1, 0, 0, 0, 0, 0, 0), "
+                      f"({top['id']}, current_date - 1, 1, 62, -1, 0, 0, 0, 0, 0, 0)")
+        self.db.query("SELECT task_sums_fold()")
+        self.assertEqual(self.db.query(f"SELECT current_date - rendered_on, shard FROM task_sums "
+                                       f"WHERE task_id = {top['id']} AND rendered_on < current_date ORDER BY 1, 2"),
+                         [["1", "61"], ["1", "62"], ["4", "61"]])
+
     def test_a_row_kept_on_an_earlier_day_is_read_with_todays_members(self):
         plan, top, mid, leaf = self.new_tree()
         unit = self.new_unit()
