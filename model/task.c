@@ -421,9 +421,14 @@ static const struct sort_key SORTS[] = {
  * write time (migration 0022), summed over the dates before today. */
 #define OVERDUE_TOTAL "SELECT coalesce(sum(c.n), 0) AS n FROM task_open_due_count c WHERE c.due_on < current_date"
 
+/* A unit's lead list's total: tasks counted per lead unit and plan at
+ * write time (migration 0025); role=lead's value is the unit's id. */
+#define LEAD_TOTAL "SELECT coalesce(sum(c.n), 0) AS n FROM task_lead_count c WHERE c.unit_id = $1"
+
 static const struct kept_count KEPT[] = {
     {{"overdue", NULL}, OVERDUE_TOTAL},
     {{"overdue", "plan_id", NULL}, OVERDUE_TOTAL " AND c.plan_id = $1"},
+    {{"role", NULL}, LEAD_TOTAL},
     {{NULL}, NULL},
 };
 

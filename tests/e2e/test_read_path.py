@@ -159,6 +159,35 @@ class ReadPath(Api, ServerTest):
         self.assertEqual(self.db.query(f"SELECT count(*) FROM task_open_due_count WHERE plan_id = {gone['id']}"),
                          [["0"]])
 
+    def test_a_units_lead_total_is_kept_equal_to_the_tasks_it_leads(self):
+        """A unit's lead list reads its total from counts kept at write time
+        (migration 0025): after creates, assignments reordered and dropped,
+        a delete, a plan deleted with its tasks and an import, the total is
+        the tasks counted, and the kept rows are the tasks grouped."""
+        plan, top, mid, leaf = self.new_tree()
+        one, two = self.new_unit(), self.new_unit()
+        tasks = [self.new_task(plan, mid, units=u) for u in ([one], [one, two], [two, one], [two], [one])]
+        self.changed("PATCH", f"{TASKS}/{tasks[2]['id']}", {"unit_ids": [one["id"], two["id"]]})   # one leads now
+        self.changed("PATCH", f"{TASKS}/{tasks[0]['id']}", {"unit_ids": []})                       # nobody leads
+        self.assertEqual(self.request("DELETE", f"{TASKS}/{tasks[4]['id']}").status, 204)
+        gone, *_ = self.new_tree()
+        for _ in range(3):
+            self.new_task(gone, units=[one])
+        self.assertEqual(self.total(TASKS, {"unit_id": one["id"], "role": "lead"}), 5)
+        self.assertEqual(self.request("DELETE", f"{API}/plans/{gone['id']}?cascade=true").status, 204)
+        with open(os.path.join(SOURCE_DIR, "seed", "plan-2018.txt"), encoding="utf-8") as f:
+            text = f.read().replace("青西新办发", "青西新办发" + tag())
+        r = self.server.request("POST", f"{API}/plans/import", body=text,
+                                headers={"Content-Type": "text/plain; charset=utf-8"})
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(self.total(TASKS, {"unit_id": one["id"], "role": "lead"}), 2)
+        self.assertEqual(self.total(TASKS, {"role": "lead", "unit_id": two["id"]}), 1)
+        grouped = self.db.query("SELECT lead_unit_id, plan_id, count(*) FROM task WHERE lead_unit_id IS NOT NULL "
+                                "GROUP BY 1, 2 ORDER BY 1, 2")
+        kept = self.db.query("SELECT unit_id, plan_id, n FROM task_lead_count WHERE n <> 0 ORDER BY 1, 2")
+        self.assertEqual(kept, grouped)
+        self.assertEqual(self.db.query(f"SELECT count(*) FROM task_lead_count WHERE plan_id = {gone['id']}"), [["0"]])
+
     def test_an_import_renders_each_task_once_and_completely(self):
         """An import defers rendering to its end (duban.render_later): every
         task it made has its doc, equal to the tables, and none is pending."""

@@ -143,6 +143,21 @@ START_TEST(the_overdue_total_is_read_from_the_kept_counts)
 }
 END_TEST
 
+START_TEST(a_units_lead_total_is_read_from_the_kept_counts)
+{
+    const char *lead = total_read(NULL, (const char *const[]){"unit_id", "4", "role", "lead", NULL});
+    ck_assert_ptr_nonnull(lead);
+    ck_assert_ptr_nonnull(strstr(lead, "task_lead_count"));
+    ck_assert_ptr_nonnull(strstr(lead, "c.unit_id = $1"));
+    ck_assert_ptr_eq(total_read(NULL, (const char *const[]){"role", "lead", "unit_id", "4", NULL}), lead);
+    /* the tasks it takes part in, or its lead tasks narrowed further, are counted */
+    ck_assert_ptr_null(total_read(NULL, (const char *const[]){"unit_id", "4", "role", "partner", NULL}));
+    ck_assert_ptr_null(total_read(NULL, (const char *const[]){"unit_id", "4", NULL}));
+    ck_assert_ptr_null(total_read(NULL, (const char *const[]){"unit_id", "4", "role", "lead", "status", "done", NULL}));
+    ck_assert_ptr_null(total_read(NULL, (const char *const[]){"unit_id", "4", "role", "lead", "plan_id", "3", NULL}));
+}
+END_TEST
+
 static Suite *listing_suite(void)
 {
     Suite *s = suite_create("listing");
@@ -152,6 +167,7 @@ static Suite *listing_suite(void)
     tcase_add_test(t, unknown_and_bad_parameters_are_all_named);
     tcase_add_test(t, a_long_bad_value_is_quoted_whole_characters);
     tcase_add_test(t, the_overdue_total_is_read_from_the_kept_counts);
+    tcase_add_test(t, a_units_lead_total_is_read_from_the_kept_counts);
     suite_add_tcase(s, t);
     return s;
 }
