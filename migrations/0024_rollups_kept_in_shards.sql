@@ -160,7 +160,8 @@ BEGIN
 END $$;
 
 -- Rebuilds the sums of plan `which` from its tasks, in shard 0. For a plan
--- no other transaction writes (an import's, the benchmark's loader's).
+-- no other transaction writes (an import's, through task_render_pending,
+-- 0025; the benchmark's loader's).
 CREATE FUNCTION task_sums_rebuild(which bigint) RETURNS void LANGUAGE sql AS $$
     DELETE FROM task_sums s USING task t WHERE t.plan_id = which AND s.task_id = t.id;
     INSERT INTO task_sums
@@ -195,19 +196,6 @@ CREATE FUNCTION task_sums_fold() RETURNS void LANGUAGE sql AS $$
           WHERE k.rendered_on < current_date - 1
           GROUP BY 1, 2, 3 HAVING sum(k.tasks) = 0);
 $$;
-
--- The tasks an import left pending are rendered as before (0007), their
--- plans' sums rebuilt once at the end.
-CREATE OR REPLACE FUNCTION task_render_pending() RETURNS void LANGUAGE plpgsql AS $$
-DECLARE
-    plans bigint[] := ARRAY(SELECT DISTINCT t.plan_id FROM task t WHERE t.doc = '');
-BEGIN
-    PERFORM set_config('duban.render_later', 'off', true);
-    PERFORM set_config('duban.sums_later', 'on', true);
-    UPDATE task SET doc = NULL WHERE doc = '';
-    PERFORM set_config('duban.sums_later', 'off', true);
-    PERFORM task_sums_rebuild(p) FROM unnest(plans) p;
-END $$;
 
 -- The rollup computed from the subtree (0023), a leaf being a task
 -- without children (the mark is now exact).
