@@ -481,7 +481,8 @@ static duban_status read_query(struct call *c, struct list_query *qr)
  * write may have changed it: a revalidation it answers asks nothing of the
  * database. */
 #define TAG_AGGREGATE "count(*) AS n"
-#define TAG_CONTEXT "extract(epoch FROM (current_date + 1)::timestamptz)::bigint::text"
+/* A scalar subquery, so computed once per statement, not once per row. */
+#define TAG_CONTEXT "(SELECT extract(epoch FROM (current_date + 1)::timestamptz)::bigint::text)"
 
 /* The tag's seed: everything that shaped the query (with the cursor, the
  * limit and the offset among the values) and whether it counts. */
@@ -518,7 +519,8 @@ static void page_tag(const struct list_query *qr, PGresult *page, const char *to
 /* Writes the page's statement: one scan in the list's order, from the
  * cursor when there is one, of limit + 1 rows (the last only tells that a
  * next page exists). With LIST_TAG_ONLY the item column is NULL: the
- * same rows in the same order, no representation computed. */
+ * same rows in the same order, no representation computed (nor the
+ * spec's lateral item, one row per row r). */
 static duban_status build_sql(struct call *c, struct list_query *qr)
 {
     snprintf(qr->limit_text, sizeof qr->limit_text, "%ld", qr->limit + 1);
@@ -535,11 +537,12 @@ static duban_status build_sql(struct call *c, struct list_query *qr)
     qr->sql = malloc(SQL_SIZE);
     if (!qr->sql)
         return call_fail(c, DUBAN_ERROR, "out of memory");
-    const char *item = qr->flags & LIST_TAG_ONLY ? "NULL" : qr->spec->json;
+    int tag_only = qr->flags & LIST_TAG_ONLY, lateral = !tag_only && qr->spec->lateral;
     int len = snprintf(qr->sql, SQL_SIZE,
-                       "SELECT (%s)::text, r.id, r.xmin::text, " TAG_CONTEXT "%s FROM %s r WHERE %s%s "
+                       "SELECT (%s)::text, r.id, r.xmin::text, " TAG_CONTEXT "%s FROM %s r%s%s WHERE %s%s "
                        "ORDER BY %s LIMIT $%d OFFSET $%d",
-                       item, keys, qr->spec->table, qr->where, qr->keyset, qr->order, n + 1, n + 2);
+                       tag_only ? "NULL" : qr->spec->json, keys, qr->spec->table, lateral ? ", " : "",
+                       lateral ? qr->spec->lateral : "", qr->where, qr->keyset, qr->order, n + 1, n + 2);
     return len < SQL_SIZE ? DUBAN_OK : call_fail(c, DUBAN_BAD_INPUT, "the query is too long");
 }
 

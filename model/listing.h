@@ -54,6 +54,8 @@ struct list_spec {
     const struct sort_key *sorts;   /* terminated by a NULL name */
     const char *default_order;      /* SQL over columns never NULL, ending in a unique key */
     const struct kept_count *kept;  /* terminated by a NULL sql; NULL: every total is counted */
+    const char *lateral;            /* NULL, or a LATERAL item of exactly one row per row r that json
+                                       reads: joined once per page, not a subplan run per row */
 };
 
 /* A list within a parent: the parent must exist, and `param` is fixed. */

@@ -54,9 +54,11 @@ static const char *const READ_ONLY[] = {COMMON_READ_ONLY, "path", "progress", "w
     "'role', 0, 'acknowledged_at', 0), " COMMON_JSON ")"
 
 /* The representation as text from the row: its doc, with what depends on
- * today as of today and a rollup when it has children (task_ready, 0021). */
-#define TASK_READY                                                                                             \
-    "(SELECT d FROM task_ready(r.id, r.plan_id, r.today_on, r.today_plan, r.has_children, r.doc) d)"
+ * today as of today and a rollup when it has children (task_ready, 0021).
+ * A list joins it (LATERAL, one row per task): the plan is then read once
+ * per page, where a subquery in the select list scanned it for each row. */
+#define TASK_READY_OF_R "task_ready(r.id, r.plan_id, r.today_on, r.today_plan, r.has_children, r.doc)"
+#define TASK_READY "(SELECT d FROM " TASK_READY_OF_R " d)"
 
 /* Where a task sits: the fields of the document or row that decide it. */
 struct place {
@@ -432,4 +434,5 @@ static const struct kept_count KEPT[] = {
     {{NULL}, NULL},
 };
 
-const struct list_spec task_list = {"task", TASK_READY, FILTERS, SORTS, "r.plan_id, r.path, r.id", KEPT};
+const struct list_spec task_list = {"task", "ready", FILTERS, SORTS, "r.plan_id, r.path, r.id", KEPT,
+                                     "LATERAL " TASK_READY_OF_R " ready"};
