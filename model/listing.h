@@ -69,8 +69,8 @@ struct list_scope {
 enum { LIST_MAX_PARAMS = 40, LIST_MAX_KEYS = 12 };
 
 /* A list request checked and turned into SQL (pure: no database). The
- * values are the filters' ($1..nfilter), the cursor's, then limit + 1 and
- * offset. */
+ * values are the filters' ($1..nfilter), the cursor's, then the offset
+ * when it is not 0 (limit + 1 is written into the statement). */
 struct list_query {
     const struct list_spec *spec;
     const struct param_list *q;

@@ -39,9 +39,29 @@ START_TEST(good_filters_become_parameters)
                      DUBAN_OK);
     ck_assert_ptr_nonnull(lq.sql);
     ck_assert_int_eq(lq.limit, 10);
-    ck_assert_int_eq(lq.nvalues, 4 + 2);   /* the filters, then limit and offset */
+    ck_assert_int_eq(lq.nvalues, 4);   /* the filters; no offset, and the limit is the statement's */
     ck_assert_str_eq(lq.values[1], "2027-01-31");
     ck_assert_ptr_null(strstr(lq.sql, "2027"));   /* never pasted into the SQL */
+    ck_assert_ptr_nonnull(strstr(lq.sql, " LIMIT 11"));
+    ck_assert_ptr_null(strstr(lq.sql, "OFFSET"));
+    list_query_clear(&lq);
+    call_clear(&c);
+}
+END_TEST
+
+/* A generic plan must know how many rows a page wants (listing.c,
+ * build_sql): the limit is written in; an offset other than 0 stays a
+ * parameter, so that deep pages do not fill the prepared statements. */
+START_TEST(limit_is_written_in_and_offset_stays_a_parameter)
+{
+    struct call c;
+    struct list_query lq;
+    ck_assert_int_eq(prepare(&c, &task_list, &lq,
+                             (const char *const[]){"plan_id", "3", "limit", "500", "offset", "20", NULL}),
+                     DUBAN_OK);
+    ck_assert_int_eq(lq.nvalues, 2);
+    ck_assert_str_eq(lq.values[1], "20");
+    ck_assert_ptr_nonnull(strstr(lq.sql, " LIMIT 501 OFFSET $2"));
     list_query_clear(&lq);
     call_clear(&c);
 }
@@ -163,6 +183,7 @@ static Suite *listing_suite(void)
     Suite *s = suite_create("listing");
     TCase *t = tcase_create("prepare");
     tcase_add_test(t, good_filters_become_parameters);
+    tcase_add_test(t, limit_is_written_in_and_offset_stays_a_parameter);
     tcase_add_test(t, malformed_dates_are_named);
     tcase_add_test(t, unknown_and_bad_parameters_are_all_named);
     tcase_add_test(t, a_long_bad_value_is_quoted_whole_characters);
