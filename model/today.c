@@ -1,7 +1,9 @@
 #include "model/today.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "model/log.h"
@@ -10,6 +12,8 @@
 enum {
     BATCH = 200,          /* tasks rendered again per transaction */
     EVERY_S = 60,         /* seconds between looks for stale tasks */
+    FULL_EVERY_S = 900,   /* at most this long between looks at every task */
+    PLANS_SIZE = 33,      /* the plans' fingerprint: an md5 in hex */
 };
 
 struct today_refresher {
@@ -18,51 +22,95 @@ struct today_refresher {
     pthread_mutex_t lock;
     pthread_cond_t wake;
     int stopping;
+    char plans[PLANS_SIZE];   /* the plans' versions the last full pass left fresh; "" before one */
+    time_t full_at;           /* when that pass ended */
 };
 
-/* Renders again up to BATCH tasks whose today is stale (another day, or
- * older plan settings), skipping rows other transactions hold; *count is
- * how many. Versions stay: nothing a client wrote has changed, so the
- * journal and the change feed record nothing. The last batch of a pass
- * also removes the rollups' sums of past renders that count no task any
- * more (migration 0024). */
+struct batch {
+    int full;    /* look at every task, not only those of another day */
+    int count;   /* out: how many were rendered again */
+};
+
+/* Renders again up to BATCH tasks whose today is stale, skipping rows
+ * other transactions hold. A full look finds those of another day or of
+ * older plan settings, and reads every task to do so (seconds at a
+ * million). The day's look finds those of another day alone, from the
+ * index on today_on: nothing to read when none is stale. Versions stay:
+ * nothing a client wrote has changed, so the journal and the change feed
+ * record nothing. The last batch of a pass also removes the rollups' sums
+ * of past renders that count no task any more (migration 0024). */
 static duban_status refresh_batch(struct call *c, PGconn *conn, void *arg)
 {
-    static const char sql[] =
+    static const char full[] =
         "WITH stale AS (SELECT t.id FROM task t JOIN plan p ON p.id = t.plan_id "
         "WHERE (t.today_on IS DISTINCT FROM current_date OR t.today_plan IS DISTINCT FROM p.version) "
         "AND t.doc <> '' LIMIT 200 FOR UPDATE OF t SKIP LOCKED) "
         "UPDATE task SET doc = NULL FROM stale WHERE task.id = stale.id";
+    static const char day[] =
+        "WITH stale AS (SELECT t.id FROM task t WHERE (t.today_on < current_date OR t.today_on > current_date) "
+        "AND t.doc <> '' LIMIT 200 FOR UPDATE OF t SKIP LOCKED) "
+        "UPDATE task SET doc = NULL FROM stale WHERE task.id = stale.id";
+    struct batch *b = arg;
     PGresult *res;
-    duban_status s = db_exec(c, conn, &res, sql, 0, NULL);
+    duban_status s = db_exec(c, conn, &res, b->full ? full : day, 0, NULL);
     if (s == DUBAN_OK) {
-        *(int *)arg = atoi(PQcmdTuples(res));
+        b->count = atoi(PQcmdTuples(res));
         PQclear(res);
     }
-    if (s == DUBAN_OK && *(int *)arg < BATCH)
+    if (s == DUBAN_OK && b->count < BATCH)
         s = db_run(c, conn, "SELECT task_sums_fold()", 0, NULL);
     return s;
 }
 
-/* Renders stale tasks batch by batch until none is left or it is stopped. */
+/* The plans' versions, as one fingerprint (out, PLANS_SIZE bytes). */
+static duban_status read_plans(struct call *c, PGconn *conn, void *arg)
+{
+    PGresult *res;
+    duban_status s = db_exec(c, conn, &res,
+                             "SELECT md5(coalesce(string_agg(id || ':' || version, ',' ORDER BY id), '')) FROM plan",
+                             0, NULL);
+    if (s == DUBAN_OK) {
+        snprintf(arg, PLANS_SIZE, "%s", PQgetvalue(res, 0, 0));
+        PQclear(res);
+    }
+    return s;
+}
+
+/* Renders stale tasks batch by batch until none is left or it is stopped.
+ * The pass is a full look when no full pass has ended yet, when a plan's
+ * settings changed since the last one (its version moved), or when it
+ * ended FULL_EVERY_S ago: that bounds how long a task rendered under
+ * settings changed by a transaction that committed during the pass stays
+ * stale. Otherwise it is the day's look. */
 static void refresh(struct today_refresher *r)
 {
-    int total = 0, count = BATCH;
-    while (count == BATCH) {
+    char plans[PLANS_SIZE] = "";
+    struct call c;
+    call_init(&c, r->db);
+    duban_status s = db_read(&c, read_plans, plans);
+    call_clear(&c);
+    struct batch b = {.full = s != DUBAN_OK || strcmp(plans, r->plans) != 0 || time(NULL) - r->full_at >= FULL_EVERY_S,
+                      .count = BATCH};
+    int total = 0;
+    while (b.count == BATCH) {
         pthread_mutex_lock(&r->lock);
         int stopping = r->stopping;
         pthread_mutex_unlock(&r->lock);
         if (stopping)
-            break;
-        struct call c;
+            return;
         call_init(&c, r->db);
-        count = 0;
-        if (db_write(&c, refresh_batch, &count) != DUBAN_OK) {
+        b.count = 0;
+        s = db_write(&c, refresh_batch, &b);
+        if (s != DUBAN_OK)
             log_msg(LOG_WARN, "tasks of a new day not rendered yet: %s", c.detail);
-            count = 0;
-        }
         call_clear(&c);
-        total += count;
+        if (s != DUBAN_OK)
+            return;
+        total += b.count;
+    }
+    if (b.full && plans[0]) {
+        memcpy(r->plans, plans, sizeof plans);
+        r->full_at = time(NULL);
     }
     if (total > 0)
         log_msg(LOG_INFO, "rendered %d tasks again for today's colours", total);

@@ -8,6 +8,7 @@ and by keyset cursor."""
 import base64
 import json
 import os
+import time
 
 from fixtures import API, Api, links, query, tag, day
 from harness import SOURCE_DIR, ServerTest, main
@@ -108,6 +109,26 @@ class ReadPath(Api, ServerTest):
                                        f"WHERE task_id = {top['id']} AND rendered_on < current_date ORDER BY 1, 2"),
                          [["1", "61"], ["1", "62"], ["4", "61"]])
 
+    def test_the_refresher_renders_again_a_passed_day_and_changed_plan_settings(self):
+        """Every minute the refresher looks for tasks of another day (on an
+        index: nothing is read when none is stale) and, when a plan's
+        settings changed since its last look at every task, for the tasks
+        rendered under the old settings (model/today.c)."""
+        plan, top, mid, leaf = self.new_tree()
+        other, _, _, settled = self.new_tree()
+        self.db.query(KEPT_THE_DAY_BEFORE.format(ids=leaf["id"]))
+        changed = self.changed("PATCH", f"{API}/plans/{other['id']}", {"supervision": {"lag_points": 7}},
+                               "application/merge-patch+json")
+        both = (f"SELECT (SELECT today_on = current_date FROM task WHERE id = {leaf['id']}) "
+                f"AND (SELECT today_plan = {changed['version']} FROM task WHERE id = {settled['id']})")
+        deadline = time.time() + 150   # a look every 60 s
+        while time.time() < deadline and self.db.query(both) != [["t"]]:
+            time.sleep(0.5)
+        self.assertEqual(self.db.query(f"SELECT id, today_on = current_date FROM task WHERE id = {leaf['id']}"),
+                         [[str(leaf["id"]), "t"]])
+        self.assertEqual(self.db.query(f"SELECT today_plan FROM task WHERE id = {settled['id']}"),
+                         [[str(changed["version"])]])
+
     def test_a_row_kept_on_an_earlier_day_is_read_with_todays_members(self):
         plan, top, mid, leaf = self.new_tree()
         unit = self.new_unit()
@@ -123,6 +144,10 @@ class ReadPath(Api, ServerTest):
             self.assertEqual(self.task(t), before[t["id"]])
         listed = self.listing(TASKS, {"plan_id": plan["id"], "parent_id": mid["id"]})["items"]
         self.assertEqual([t for t in listed if t["id"] == late["id"]], [before[late["id"]]])
+        # a list joins each row's ready text (LATERAL): a parent kept the day
+        # before is listed with today's members and its rollup, as a GET gives it
+        listed = self.listing(TASKS, {"plan_id": plan["id"]})["items"]
+        self.assertEqual([t for t in listed if t["id"] == mid["id"]], [before[mid["id"]]])
 
     def test_the_overdue_total_is_kept_equal_to_the_tasks_it_counts(self):
         """The overdue lists read their totals from counts kept at write
