@@ -9,6 +9,8 @@
 #include "model/log.h"
 #include "model/sql.h"
 
+#define BATCH_TEXT "200"   /* BATCH, as the statements write it */
+
 enum {
     BATCH = 200,          /* tasks rendered again per transaction */
     EVERY_S = 60,         /* seconds between looks for stale tasks */
@@ -46,20 +48,21 @@ struct batch {
  * more (migration 0024). */
 static duban_status refresh_batch(struct call *c, PGconn *conn, void *arg)
 {
-    static const char full[] =
-        "WITH stale AS (SELECT t.id FROM task t JOIN plan p ON p.id = t.plan_id "
-        "WHERE t.id >= $1::bigint AND t.id < $2::bigint "
-        "AND (t.today_on IS DISTINCT FROM current_date OR t.today_plan IS DISTINCT FROM p.version) "
-        "AND t.doc <> '' LIMIT 200 FOR UPDATE OF t SKIP LOCKED) "
-        "UPDATE task SET doc = NULL FROM stale WHERE task.id = stale.id";
+/* Renders again the first BATCH tasks t of `from_where` (SQL from FROM on)
+ * that no other transaction holds. */
+#define RENDER_AGAIN(from_where)                                                                      \
+    "WITH stale AS (SELECT t.id " from_where " AND t.doc <> '' LIMIT " BATCH_TEXT                     \
+    " FOR UPDATE OF t SKIP LOCKED) UPDATE task SET doc = NULL FROM stale WHERE task.id = stale.id"
+    static const char full[] = RENDER_AGAIN(
+        "FROM task t JOIN plan p ON p.id = t.plan_id WHERE t.id >= $1::bigint AND t.id < $2::bigint "
+        "AND (t.today_on IS DISTINCT FROM current_date OR t.today_plan IS DISTINCT FROM p.version)");
     static const char day[] =
-        "WITH stale AS (SELECT t.id FROM task t WHERE (t.today_on < current_date OR t.today_on > current_date) "
-        "AND t.doc <> '' LIMIT 200 FOR UPDATE OF t SKIP LOCKED) "
-        "UPDATE task SET doc = NULL FROM stale WHERE task.id = stale.id";
+        RENDER_AGAIN("FROM task t WHERE (t.today_on < current_date OR t.today_on > current_date)");
+#undef RENDER_AGAIN
     struct batch *b = arg;
     const char *params[] = {b->from, b->to};
     PGresult *res;
-    duban_status s = b->full ? db_exec(c, conn, &res, full, 2, params) : db_exec(c, conn, &res, day, 0, NULL);
+    duban_status s = db_exec(c, conn, &res, b->full ? full : day, b->full ? 2 : 0, params);
     if (s == DUBAN_OK) {
         b->count = atoi(PQcmdTuples(res));
         PQclear(res);
