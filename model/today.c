@@ -1,9 +1,7 @@
 #include "model/today.h"
 
 #include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <time.h>
 
 #include "model/log.h"
@@ -14,9 +12,6 @@
 enum {
     BATCH = 200,          /* tasks rendered again per transaction */
     EVERY_S = 60,         /* seconds between looks for stale tasks */
-    FULL_EVERY_S = 900,   /* at most this long between looks at every task */
-    SPAN = 5000,          /* ids a full look reads per statement */
-    PLANS_SIZE = 33,      /* the plans' fingerprint: an md5 in hex */
 };
 
 struct today_refresher {
@@ -25,72 +20,44 @@ struct today_refresher {
     pthread_mutex_t lock;
     pthread_cond_t wake;
     int stopping;
-    char plans[PLANS_SIZE];   /* the plans' versions the last full pass left fresh; "" before one */
-    time_t full_at;           /* when that pass ended */
 };
 
-struct batch {
-    int full;                 /* look at the tasks of ids [from, to), not only those of another day */
-    char from[24], to[24];
-    int last;                 /* the pass's last look: it folds the sums */
-    int count;                /* out: how many were rendered again */
-};
-
-/* Renders again up to BATCH tasks whose today is stale, skipping rows
- * other transactions hold. A full look finds those of another day or of
- * older plan settings among SPAN ids, reading each (no index serves the
- * condition, and one statement over a million tasks outlasted the
- * statement timeout under load). The day's look finds those of another
- * day alone, from the index on today_on: nothing to read when none is
- * stale. Versions stay: nothing a client wrote has changed, so the
- * journal and the change feed record nothing. The last batch of a pass
- * also removes the rollups' sums of past renders that count no task any
- * more (migration 0024). */
-static duban_status refresh_batch(struct call *c, PGconn *conn, void *arg)
-{
 /* Renders again the first BATCH tasks t of `from_where` (SQL from FROM on)
- * that no other transaction holds. */
+ * that no other transaction holds. Versions stay: nothing a client wrote
+ * has changed, so the journal and the change feed record nothing. */
 #define RENDER_AGAIN(from_where)                                                                      \
     "WITH stale AS (SELECT t.id " from_where " AND t.doc <> '' LIMIT " BATCH_TEXT                     \
     " FOR UPDATE OF t SKIP LOCKED) UPDATE task SET doc = NULL FROM stale WHERE task.id = stale.id"
-    static const char full[] = RENDER_AGAIN(
-        "FROM task t JOIN plan p ON p.id = t.plan_id WHERE t.id >= $1::bigint AND t.id < $2::bigint "
-        "AND (t.today_on IS DISTINCT FROM current_date OR t.today_plan IS DISTINCT FROM p.version)");
-    static const char day[] =
-        RENDER_AGAIN("FROM task t WHERE (t.today_on < current_date OR t.today_on > current_date)");
+
+/* The two looks, each a range of the index on (today_on, plan_id,
+ * today_plan) (migration 0027): nothing is read when nothing is stale. */
+static const char OF_ANOTHER_DAY[] =
+    RENDER_AGAIN("FROM task t WHERE (t.today_on < current_date OR t.today_on > current_date)");
+static const char OF_OLDER_SETTINGS[] =
+    RENDER_AGAIN("FROM plan p JOIN task t ON t.today_on = current_date AND t.plan_id = p.id "
+                 "AND t.today_plan < p.version WHERE TRUE");
 #undef RENDER_AGAIN
+
+struct batch {
+    const char *look;         /* OF_ANOTHER_DAY or OF_OLDER_SETTINGS */
+    int last;                 /* the minute's last look: it folds the sums */
+    int count;                /* out: how many were rendered again */
+};
+
+/* Renders again up to BATCH tasks of b's look. The last batch of the
+ * minute's last look also removes the rollups' sums of past renders that
+ * count no task any more (migration 0024). */
+static duban_status refresh_batch(struct call *c, PGconn *conn, void *arg)
+{
     struct batch *b = arg;
-    const char *params[] = {b->from, b->to};
     PGresult *res;
-    duban_status s = db_exec(c, conn, &res, b->full ? full : day, b->full ? 2 : 0, params);
+    duban_status s = db_exec(c, conn, &res, b->look, 0, NULL);
     if (s == DUBAN_OK) {
         b->count = atoi(PQcmdTuples(res));
         PQclear(res);
     }
     if (s == DUBAN_OK && b->count < BATCH && b->last)
         s = db_run(c, conn, "SELECT task_sums_fold()", 0, NULL);
-    return s;
-}
-
-struct plans {
-    char fingerprint[PLANS_SIZE];
-    long long last_id;
-};
-
-/* The plans' versions, as one fingerprint, and the largest task id. */
-static duban_status read_plans(struct call *c, PGconn *conn, void *arg)
-{
-    struct plans *p = arg;
-    PGresult *res;
-    duban_status s = db_exec(c, conn, &res,
-                             "SELECT md5(coalesce(string_agg(id || ':' || version, ',' ORDER BY id), '')), "
-                             "(SELECT coalesce(max(id), 0) FROM task) FROM plan",
-                             0, NULL);
-    if (s == DUBAN_OK) {
-        snprintf(p->fingerprint, sizeof p->fingerprint, "%s", PQgetvalue(res, 0, 0));
-        p->last_id = atoll(PQgetvalue(res, 0, 1));
-        PQclear(res);
-    }
     return s;
 }
 
@@ -118,38 +85,15 @@ static int look(struct today_refresher *r, struct batch *b, int *total)
     return 0;
 }
 
-/* Renders stale tasks until none is left or it is stopped. The pass is a
- * full look, span by span of ids, when no full pass has ended yet, when a
- * plan's settings changed since the last one (its version moved), or when
- * it ended FULL_EVERY_S ago: that bounds how long a task rendered under
- * settings changed by a transaction that committed during the pass stays
- * stale. Otherwise it is the day's look. */
+/* Renders the stale tasks until none is left or it is stopped: those of
+ * another day, then those of older plan settings. A look that failed is
+ * made again at the next minute. */
 static void refresh(struct today_refresher *r)
 {
-    struct plans plans = {"", 0};
-    struct call c;
-    call_init(&c, r->db);
-    duban_status s = db_read(&c, read_plans, &plans);
-    call_clear(&c);
-    struct batch b = {.full = s != DUBAN_OK || strcmp(plans.fingerprint, r->plans) != 0 ||
-                              time(NULL) - r->full_at >= FULL_EVERY_S,
-                     .last = 1};
-    int total = 0, ok = 0;
-    if (!b.full) {
-        ok = look(r, &b, &total) == 0;
-    } else if (s == DUBAN_OK) {
-        ok = 1;
-        for (long long from = 0; ok && from <= plans.last_id; from += SPAN) {
-            snprintf(b.from, sizeof b.from, "%lld", from);
-            snprintf(b.to, sizeof b.to, "%lld", from + SPAN);
-            b.last = from + SPAN > plans.last_id;
-            ok = look(r, &b, &total) == 0;
-        }
-    }
-    if (ok && b.full) {
-        memcpy(r->plans, plans.fingerprint, sizeof r->plans);
-        r->full_at = time(NULL);
-    }
+    int total = 0;
+    struct batch day = {.look = OF_ANOTHER_DAY}, settings = {.look = OF_OLDER_SETTINGS, .last = 1};
+    if (look(r, &day, &total) == 0)
+        (void)look(r, &settings, &total);
     if (total > 0)
         log_msg(LOG_INFO, "rendered %d tasks again for today's colours", total);
 }

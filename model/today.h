@@ -5,11 +5,9 @@
  * they are of today and of the plan's current version, computing them
  * otherwise. The refresher renders again, in small batches, the tasks
  * whose day has passed or whose plan's settings changed, so that reads
- * stay one probe: at start, and then every minute. A minute's look reads
- * an index (tasks of another day) unless a plan's settings changed since
- * the last look at every task, or that look is 15 minutes old. Several
- * duban instances may each run one: a batch skips the rows another
- * holds. */
+ * stay one probe: at start, and then every minute. A minute's looks read
+ * an index (migration 0027), nothing when nothing is stale. Several duban
+ * instances may each run one: a batch skips the rows another holds. */
 #ifndef DUBAN_TODAY_H
 #define DUBAN_TODAY_H
 

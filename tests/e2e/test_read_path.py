@@ -110,10 +110,9 @@ class ReadPath(Api, ServerTest):
                          [["1", "61"], ["1", "62"], ["4", "61"]])
 
     def test_the_refresher_renders_again_a_passed_day_and_changed_plan_settings(self):
-        """Every minute the refresher looks for tasks of another day (on an
-        index: nothing is read when none is stale) and, when a plan's
-        settings changed since its last look at every task, for the tasks
-        rendered under the old settings (model/today.c)."""
+        """Every minute the refresher looks for tasks of another day and for
+        tasks rendered under older settings of their plan, both on an index
+        (nothing is read when none is stale; model/today.c)."""
         plan, top, mid, leaf = self.new_tree()
         other, _, _, settled = self.new_tree()
         self.db.query(KEPT_THE_DAY_BEFORE.format(ids=leaf["id"]))
