@@ -7,12 +7,12 @@
 #include "model/log.h"
 #include "model/sql.h"
 
-#define BATCH_TEXT "200"   /* BATCH, as the statements write it */
+#define BATCH 200   /* tasks rendered again per transaction */
+/* A macro's value as the statements write it. */
+#define TEXT_OF(n) #n
+#define NUMBER_TEXT(n) TEXT_OF(n)
 
-enum {
-    BATCH = 200,          /* tasks rendered again per transaction */
-    EVERY_S = 60,         /* seconds between looks for stale tasks */
-};
+enum { EVERY_S = 60 };   /* seconds between looks for stale tasks */
 
 struct today_refresher {
     struct db *db;
@@ -26,7 +26,7 @@ struct today_refresher {
  * that no other transaction holds. Versions stay: nothing a client wrote
  * has changed, so the journal and the change feed record nothing. */
 #define RENDER_AGAIN(from_where)                                                                      \
-    "WITH stale AS (SELECT t.id " from_where " AND t.doc <> '' LIMIT " BATCH_TEXT                     \
+    "WITH stale AS (SELECT t.id " from_where " AND t.doc <> '' LIMIT " NUMBER_TEXT(BATCH)              \
     " FOR UPDATE OF t SKIP LOCKED) UPDATE task SET doc = NULL FROM stale WHERE task.id = stale.id"
 
 /* The two looks, each a range of the index on (today_on, plan_id,
